@@ -20,11 +20,11 @@ const (
 
 // Event is one CloudEvents 1.0 event in structured JSON mode, as stored in the stream.
 type Event struct {
-	SpecVersion     string `json:"specversion"`
-	ID              string `json:"id"`
-	Source          string `json:"source"`
-	Type            string `json:"type"`
-	Subject         string `json:"subject"`
+	SpecVersion string `json:"specversion"`
+	ID          string `json:"id"`
+	Source      string `json:"source"`
+	Type        string `json:"type"`
+	Subject     string `json:"subject"`
 	// Time is when the watcher observed the change, not when Graph made it.
 	Time            time.Time `json:"time,omitzero"`
 	DataContentType string    `json:"datacontenttype"`
