@@ -1,0 +1,131 @@
+package graph
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Processing statuses Graph documents for lifecycleWorkflowProcessingStatus. Graph may
+// send others (the enum is evolvable): keep and compare statuses as strings.
+const (
+	StatusQueued              = "queued"
+	StatusInProgress          = "inProgress"
+	StatusCompleted           = "completed"
+	StatusCompletedWithErrors = "completedWithErrors"
+	StatusCanceled            = "canceled"
+	StatusFailed              = "failed"
+	StatusUnknownFutureValue  = "unknownFutureValue"
+	StatusCanceling           = "canceling"
+	StatusQuarantined         = "quarantined"
+)
+
+// FinalStatuses are the processing statuses after which a result no longer changes.
+var FinalStatuses = []string{StatusCompleted, StatusCompletedWithErrors, StatusFailed, StatusCanceled}
+
+// IsFinal reports whether status is one of FinalStatuses. Unknown values are not final:
+// a result in a status we do not know yet keeps being watched.
+func IsFinal(status string) bool {
+	switch status {
+	case StatusCompleted, StatusCompletedWithErrors, StatusFailed, StatusCanceled:
+		return true
+	}
+	return false
+}
+
+// Workflow is a lifecycle workflow (identityGovernance.workflow).
+type Workflow struct {
+	ID                   string     `json:"id"`
+	DisplayName          string     `json:"displayName"`
+	Description          string     `json:"description"`
+	Category             string     `json:"category"`
+	Version              int        `json:"version"`
+	IsEnabled            bool       `json:"isEnabled"`
+	IsSchedulingEnabled  bool       `json:"isSchedulingEnabled"`
+	LastModifiedDateTime *time.Time `json:"lastModifiedDateTime"`
+}
+
+// Run is one execution of a workflow (identityGovernance.run).
+type Run struct {
+	ID                         string     `json:"id"`
+	ProcessingStatus           string     `json:"processingStatus"`
+	WorkflowExecutionType      string     `json:"workflowExecutionType"`
+	ScheduledDateTime          *time.Time `json:"scheduledDateTime"`
+	StartedDateTime            *time.Time `json:"startedDateTime"`
+	CompletedDateTime          *time.Time `json:"completedDateTime"`
+	LastUpdatedDateTime        *time.Time `json:"lastUpdatedDateTime"`
+	FailedTasksCount           int        `json:"failedTasksCount"`
+	FailedUsersCount           int        `json:"failedUsersCount"`
+	SuccessfulUsersCount       int        `json:"successfulUsersCount"`
+	TotalTasksCount            int        `json:"totalTasksCount"`
+	TotalUnprocessedTasksCount int        `json:"totalUnprocessedTasksCount"`
+	TotalUsersCount            int        `json:"totalUsersCount"`
+}
+
+// UserProcessingResult is the outcome of a workflow for one user
+// (identityGovernance.userProcessingResult).
+type UserProcessingResult struct {
+	ID                         string
+	ProcessingStatus           string
+	WorkflowExecutionType      string
+	WorkflowVersion            int
+	FailedTasksCount           int
+	TotalTasksCount            int
+	TotalUnprocessedTasksCount int
+	ScheduledDateTime          *time.Time
+	StartedDateTime            *time.Time
+	CompletedDateTime          *time.Time
+	// SubjectID is subject.id, the user the result is about.
+	SubjectID string
+	// Raw is the object exactly as Graph sent it (compacted JSON), for events that must
+	// carry Graph's property names and values untouched.
+	Raw json.RawMessage
+}
+
+// TaskProcessingResult is the outcome of one task for one user
+// (identityGovernance.taskProcessingResult), with its task expanded.
+type TaskProcessingResult struct {
+	ID                string
+	ProcessingStatus  string
+	FailureReason     *string
+	CreatedDateTime   *time.Time
+	StartedDateTime   *time.Time
+	CompletedDateTime *time.Time
+	Task              Task
+	SubjectID         string
+}
+
+// Task is the workflow task a TaskProcessingResult reports on (identityGovernance.task).
+type Task struct {
+	ID                string
+	DisplayName       string
+	Description       string
+	Category          string
+	ExecutionSequence int
+	ContinueOnError   bool
+}
+
+// User is the part of a directory user lcwnotify shows.
+type User struct {
+	ID                string `json:"id"`
+	DisplayName       string `json:"displayName"`
+	UserPrincipalName string `json:"userPrincipalName"`
+}
+
+// UserSummary is identityGovernance.userSummary.
+type UserSummary struct {
+	FailedTasks     int `json:"failedTasks"`
+	FailedUsers     int `json:"failedUsers"`
+	SuccessfulUsers int `json:"successfulUsers"`
+	TotalTasks      int `json:"totalTasks"`
+	TotalUsers      int `json:"totalUsers"`
+}
+
+// RunSummary is identityGovernance.runSummary.
+type RunSummary struct {
+	FailedRuns     int `json:"failedRuns"`
+	FailedTasks    int `json:"failedTasks"`
+	SuccessfulRuns int `json:"successfulRuns"`
+	TotalRuns      int `json:"totalRuns"`
+	TotalTasks     int `json:"totalTasks"`
+	TotalUsers     int `json:"totalUsers"`
+}
