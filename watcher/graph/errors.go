@@ -1,0 +1,82 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// Sentinel errors, matched with errors.Is. A *Error from Graph matches the one for its
+// status code.
+var (
+	// ErrNotFound reports a 404: the workflow, run, result or user does not exist (any more).
+	ErrNotFound = errors.New("graph: not found")
+	// ErrForbidden reports a 403: the application lacks a permission (see docs/graph-permissions.md).
+	ErrForbidden = errors.New("graph: forbidden")
+	// ErrUnauthorized reports a 401: the token was refused (wrong tenant or audience, expired, revoked).
+	ErrUnauthorized = errors.New("graph: unauthorized")
+	// ErrThrottled reports that Graph kept answering 429 or 503 until the retry budget
+	// (Options.MaxRetryTime) ran out.
+	ErrThrottled = errors.New("graph: throttled past the retry budget")
+	// ErrMalformedResponse reports a response that is not JSON, is truncated or does not
+	// have the expected shape. No partial list is ever returned with it.
+	ErrMalformedResponse = errors.New("graph: malformed response")
+	// ErrForeignNextLink reports an @odata.nextLink that leaves the configured Graph root
+	// (another scheme or host), loops, or pages without end. It is never followed: the
+	// token must not be sent anywhere else.
+	ErrForeignNextLink = errors.New("graph: refused @odata.nextLink")
+	// ErrInvalidQuery reports a Query that uses a filter, order or selection Graph does
+	// not document for the resource, or a list of runs or results without a date range.
+	// It is detected before any request is sent.
+	ErrInvalidQuery = errors.New("graph: invalid query")
+	// ErrCredential reports that no token could be obtained from the credential.
+	ErrCredential = errors.New("graph: cannot get a token")
+)
+
+// Error is an error response from Graph. It never holds a token: the message is what
+// Graph wrote, with any bearer token the client sent removed.
+type Error struct {
+	// Operation is the client operation that failed, e.g. "list_results".
+	Operation string
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is Graph's error.code, e.g. "ResourceNotFound". Act on it, never on Message.
+	Code string
+	// Message is Graph's error.message, for people.
+	Message string
+	// RequestID, ClientRequestID and Date come from error.innerError (or the response
+	// headers when the body has none); quote them to Microsoft support.
+	RequestID       string
+	ClientRequestID string
+	Date            string
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "graph %s: %d %s", e.Operation, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Code != "" {
+		fmt.Fprintf(&b, ": %s", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if e.RequestID != "" || e.ClientRequestID != "" {
+		fmt.Fprintf(&b, " (request-id %s, client-request-id %s)", e.RequestID, e.ClientRequestID)
+	}
+	return b.String()
+}
+
+// Is matches the sentinel for the status code: ErrNotFound, ErrForbidden, ErrUnauthorized.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	}
+	return false
+}
