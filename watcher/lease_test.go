@@ -1,0 +1,125 @@
+package watcher
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a monotonic clock a test moves by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestLease(t *testing.T) {
+	_, kv := newBucket(t)
+	ctx := context.Background()
+	clock := &fakeClock{t: t0}
+	const ttl = 3 * time.Minute
+	a := newLease(kv, "a", ttl, quietLog())
+	b := newLease(kv, "b", ttl, quietLog())
+	a.now, b.now = clock.now, clock.now
+
+	step := func(l *lease, wantHeld, wantAcquired bool) {
+		t.Helper()
+		held, acquired, err := l.acquire(ctx)
+		if err != nil {
+			t.Fatalf("%s: acquire: %v", l.instance, err)
+		}
+		if held != wantHeld || acquired != wantAcquired {
+			t.Fatalf("%s: held, acquired = %v, %v; want %v, %v", l.instance, held, acquired, wantHeld, wantAcquired)
+		}
+		if l.held() != wantHeld {
+			t.Fatalf("%s: held() = %v after acquire said %v", l.instance, l.held(), held)
+		}
+	}
+
+	step(a, true, true)
+	step(b, false, false)
+	// a renews every ttl/3: b never takes over, however long it waits.
+	for range 6 {
+		clock.advance(ttl / 3)
+		step(a, true, false)
+		step(b, false, false)
+	}
+	// a stops renewing (crashed, or cut off from NATS).
+	clock.advance(ttl / 3)
+	step(b, false, false)
+	clock.advance(ttl / 3)
+	if a.held() {
+		t.Fatal("a must consider the lease lost after 2/3 of its TTL without renewal")
+	}
+	step(b, false, false)
+	clock.advance(ttl / 3)
+	step(b, true, true) // a whole TTL without a new revision
+	// a comes back: it must not take the lease back.
+	step(a, false, false)
+	clock.advance(ttl / 3)
+	step(b, true, false)
+	step(a, false, false)
+
+	// A graceful stop hands over at once.
+	if err := b.release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b.held() {
+		t.Fatal("held after release")
+	}
+	step(a, true, true)
+}
+
+func TestLeaseSameInstanceAfterRestart(t *testing.T) {
+	_, kv := newBucket(t)
+	ctx := context.Background()
+	first := newLease(kv, "pod-0", time.Minute, quietLog())
+	if held, _, err := first.acquire(ctx); err != nil || !held {
+		t.Fatalf("acquire = %v, %v", held, err)
+	}
+	// The process restarts under the same name: it holds the lease at once.
+	again := newLease(kv, "pod-0", time.Minute, quietLog())
+	if held, acquired, err := again.acquire(ctx); err != nil || !held || !acquired {
+		t.Fatalf("acquire after restart = %v, %v, %v; want held", held, acquired, err)
+	}
+}
+
+func TestLeaseRace(t *testing.T) {
+	_, kv := newBucket(t)
+	ctx := context.Background()
+	const n = 5
+	var wg sync.WaitGroup
+	held := make([]bool, n)
+	for i := range n {
+		l := newLease(kv, string(rune('a'+i)), time.Minute, quietLog())
+		wg.Go(func() {
+			h, _, err := l.acquire(ctx)
+			if err != nil {
+				t.Error(err)
+			}
+			held[i] = h
+		})
+	}
+	wg.Wait()
+	count := 0
+	for _, h := range held {
+		if h {
+			count++
+		}
+	}
+	if count != 1 {
+		t.Errorf("%d watchers hold the lease, want exactly 1", count)
+	}
+}

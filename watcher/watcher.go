@@ -1,0 +1,307 @@
+package watcher
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/watcher/graph"
+)
+
+// Graph is what the watcher reads from Microsoft Graph; *graph.Client implements it.
+// Implementations must be safe for concurrent use, keep enum values as received, and
+// return errors matching graph.ErrNotFound and graph.ErrForbidden for 404 and 403.
+type Graph interface {
+	ListWorkflows(ctx context.Context) ([]graph.Workflow, error)
+	GetWorkflow(ctx context.Context, id string) (graph.Workflow, error)
+	ListRuns(ctx context.Context, workflowID string, q graph.Query) ([]graph.Run, error)
+	ListResults(ctx context.Context, workflowID string, q graph.Query) ([]graph.UserProcessingResult, error)
+	ListRunResults(ctx context.Context, workflowID, runID string, q graph.Query) ([]graph.UserProcessingResult, error)
+	// GetResult reads one result, through its run when runID is not empty.
+	GetResult(ctx context.Context, workflowID, runID, resultID string) (graph.UserProcessingResult, error)
+	// ListTaskResults lists a result's task results with their task expanded.
+	ListTaskResults(ctx context.Context, workflowID, runID, resultID string) ([]graph.TaskProcessingResult, error)
+	// LookupUser returns User{ID: id} alone when the user may not be read or is gone.
+	LookupUser(ctx context.Context, id string) (graph.User, error)
+	TenantID(ctx context.Context) (string, error)
+	// WorkflowURL is the Graph URL of a workflow, the source of its events.
+	WorkflowURL(workflowID string) string
+}
+
+// Defaults of Options.
+const (
+	DefaultPollInterval   = time.Minute
+	DefaultOverlap        = 10 * time.Minute
+	DefaultConcurrency    = 4
+	DefaultPublishTimeout = 30 * time.Second
+)
+
+// DefaultNotifyStatuses are the statuses whose events carry task results and the user.
+var DefaultNotifyStatuses = []string{graph.StatusFailed, graph.StatusCompletedWithErrors}
+
+// Options configure a Watcher. Graph and JS are required.
+type Options struct {
+	// Graph reads the reports; *graph.Client satisfies it.
+	Graph Graph
+	// JS reaches the stream and the state bucket.
+	JS jetstream.JetStream
+	// Stream and Prefix are LCW_STREAM and LCW_SUBJECT_PREFIX.
+	Stream, Prefix string
+	// Replicas of the stream and of the state bucket: 1 for the embedded server, 3 on a
+	// cluster. Default 1.
+	Replicas int
+	// Workflows are the ids to watch (LCW_WORKFLOWS); empty watches every workflow.
+	Workflows []string
+	// PollInterval is the time between polls (LCW_POLL_INTERVAL). Default 1m.
+	PollInterval time.Duration
+	// Lookback applies on the very first start only (LCW_LOOKBACK): results that reached a
+	// final status longer ago are recorded as history, not announced.
+	Lookback time.Duration
+	// Overlap is how far each poll reaches back behind the watermark (LCW_POLL_OVERLAP):
+	// it absorbs clock skew and results that show up in Graph's reports after their
+	// timestamps. Default 10m.
+	Overlap time.Duration
+	// NotifyStatuses are LCW_NOTIFY_STATUSES: events of results entering them carry the
+	// task results and the user. Default failed, completedWithErrors.
+	NotifyStatuses []string
+	// Instance names this replica in the lease and the logs; it must differ between
+	// replicas. Default: host name, process id and a random suffix.
+	Instance string
+	// Logger receives the watcher's logs. Default: discard.
+	Logger *slog.Logger
+	// Metrics from NewMetrics; nil records nothing.
+	Metrics *Metrics
+
+	// Concurrency is how many workflows are polled at once. Default 4.
+	Concurrency int
+	// LeaseTTL is how long a standby waits for a silent leader before taking over.
+	// Default three poll intervals.
+	LeaseTTL time.Duration
+	// PublishTimeout bounds the wait for the stream's acknowledgements of one batch of
+	// events; when it runs out (NATS unreachable) the poll fails and is retried. Default 30s.
+	PublishTimeout time.Duration
+}
+
+// Watcher polls Graph and publishes status changes. Create it with New.
+type Watcher struct {
+	graph       Graph
+	pub         *events.Publisher
+	state       *state
+	lease       *lease
+	catalogue   *catalogue
+	log         *slog.Logger
+	metrics     *Metrics
+	interval    time.Duration
+	lookback    time.Duration
+	overlap     time.Duration
+	notify      map[string]bool
+	concurrency int
+	pubTimeout  time.Duration
+	now         func() time.Time
+
+	// afterPublish, when set by a test, runs after a batch of events is stored and before
+	// it is recorded; an error stops the poll there, as a crash would.
+	afterPublish func(workflowID string) error
+
+	pollMu      sync.Mutex // one poll at a time
+	tenant      string     // learned at the first poll
+	lastSuccess atomic.Int64
+
+	cancelMu   sync.Mutex
+	cancelPoll context.CancelFunc // the poll in flight under Run, cancelled when the lease is lost
+}
+
+// New checks o, makes sure the stream (events.EnsureStream) and the state bucket exist,
+// and returns a Watcher. It reads nothing from Graph.
+func New(ctx context.Context, o Options) (*Watcher, error) {
+	if o.Graph == nil || o.JS == nil {
+		return nil, errors.New("watcher: Graph and JS are required")
+	}
+	if o.PollInterval == 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.Overlap == 0 {
+		o.Overlap = DefaultOverlap
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.PublishTimeout == 0 {
+		o.PublishTimeout = DefaultPublishTimeout
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = 3 * o.PollInterval
+	}
+	switch {
+	case o.PollInterval < 0, o.Overlap < 0, o.Lookback < 0, o.LeaseTTL < 0, o.PublishTimeout < 0, o.Concurrency < 0:
+		return nil, errors.New("watcher: negative interval, overlap, lookback, lease TTL, timeout or concurrency")
+	case o.LeaseTTL < o.PollInterval:
+		return nil, fmt.Errorf("watcher: lease TTL %v is shorter than the poll interval %v", o.LeaseTTL, o.PollInterval)
+	}
+	if o.NotifyStatuses == nil {
+		o.NotifyStatuses = DefaultNotifyStatuses
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Instance == "" {
+		o.Instance = defaultInstance()
+	}
+	for _, id := range o.Workflows {
+		if id == "" {
+			return nil, errors.New("watcher: empty workflow id")
+		}
+	}
+	if _, err := events.EnsureStream(ctx, o.JS, events.StreamOptions{Name: o.Stream, Prefix: o.Prefix, Replicas: o.Replicas}); err != nil {
+		return nil, fmt.Errorf("watcher: %w", err)
+	}
+	kv, err := ensureBucket(ctx, o.JS, o.Stream, o.Replicas)
+	if err != nil {
+		return nil, fmt.Errorf("watcher: %w", err)
+	}
+	log := o.Logger.With("instance", o.Instance)
+	notify := make(map[string]bool, len(o.NotifyStatuses))
+	for _, s := range o.NotifyStatuses {
+		notify[s] = true
+	}
+	return &Watcher{
+		graph:       o.Graph,
+		pub:         events.NewPublisher(o.JS, o.Stream, o.Prefix),
+		state:       newState(kv, log),
+		lease:       newLease(kv, o.Instance, o.LeaseTTL, log),
+		catalogue:   newCatalogue(o.Graph, o.Workflows),
+		log:         log,
+		metrics:     o.Metrics,
+		interval:    o.PollInterval,
+		lookback:    o.Lookback,
+		overlap:     o.Overlap,
+		notify:      notify,
+		concurrency: o.Concurrency,
+		pubTimeout:  o.PublishTimeout,
+		now:         time.Now,
+	}, nil
+}
+
+func defaultInstance() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "lcwnotify"
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// LastSuccess returns when the last poll in which every workflow succeeded ended, or the
+// zero time before the first. A standby replica does not poll: see Leader.
+func (w *Watcher) LastSuccess() time.Time {
+	n := w.lastSuccess.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Leader reports whether this replica holds the polling lease.
+func (w *Watcher) Leader() bool { return w.lease.held() }
+
+// Run polls every PollInterval while this replica holds the lease, and stands by while
+// another does, until ctx ends; then it lets the poll in flight record what it has
+// published, releases the lease and returns nil. A failed poll is logged and retried
+// at the next tick: Run never returns because of one.
+func (w *Watcher) Run(ctx context.Context) error {
+	lead := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { w.keepLease(ctx, lead) })
+	defer func() {
+		wg.Wait()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := w.lease.release(rctx); err != nil {
+			w.log.Warn("could not release the polling lease: a standby takes over when it expires", "err", err)
+		}
+		w.metrics.setLeader(false)
+	}()
+	tick := time.NewTicker(w.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-lead:
+		}
+		if !w.lease.held() {
+			continue
+		}
+		pctx, cancel := context.WithCancel(ctx)
+		w.cancelMu.Lock()
+		w.cancelPoll = cancel
+		w.cancelMu.Unlock()
+		stats, err := w.Poll(pctx)
+		w.cancelMu.Lock()
+		w.cancelPoll = nil
+		w.cancelMu.Unlock()
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			w.log.Error("poll failed: the workflows that failed advanced nothing and are retried at the next poll",
+				"err", err, "failed_workflows", stats.FailedWorkflows, "workflows", stats.Workflows)
+			continue
+		}
+		w.log.Debug("poll done", "workflows", stats.Workflows, "observed", stats.Observed,
+			"published", stats.Published, "duplicates", stats.Duplicates, "tracked", stats.Tracked,
+			"duration", stats.Duration)
+	}
+}
+
+// keepLease takes and renews the lease every third of its TTL until ctx ends, signalling
+// lead when this replica becomes the leader and abandoning the poll in flight when it
+// stops being it.
+func (w *Watcher) keepLease(ctx context.Context, lead chan<- struct{}) {
+	t := time.NewTicker(w.lease.ttl / 3)
+	defer t.Stop()
+	wasHeld := false
+	for {
+		held, acquired, err := w.lease.acquire(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.log.Warn("cannot renew the polling lease", "err", err, "held", held)
+		}
+		w.metrics.setLeader(held)
+		if acquired {
+			// Another replica may have written since this one last polled.
+			w.state.invalidate()
+			w.log.Info("holding the polling lease: polling")
+			select {
+			case lead <- struct{}{}:
+			default:
+			}
+		}
+		if wasHeld && !held {
+			w.log.Warn("lost the polling lease: standing by")
+			w.cancelMu.Lock()
+			if w.cancelPoll != nil {
+				w.cancelPoll()
+			}
+			w.cancelMu.Unlock()
+		}
+		wasHeld = held
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
