@@ -1,0 +1,269 @@
+package graphsim
+
+import (
+	"fmt"
+	"hash/fnv"
+)
+
+// applyStatus moves r to status at the given time, as the service would: timestamps,
+// task results and counts follow, the indexes are updated, and the run's counts and
+// lastUpdatedDateTime change. Callers hold s.mu for writing.
+func (s *Sim) applyStatus(r *resultRec, status string, at stamp, failures []TaskFailure) error {
+	if !validStatus(status) {
+		return fmt.Errorf("status %q is not a processing status", status)
+	}
+	r.materialize()
+	oldSched, oldStarted, oldCompleted := r.scheduled, r.started, r.completed
+
+	start := func() {
+		if r.started == 0 {
+			r.started = at
+		}
+	}
+	switch status {
+	case StatusQueued:
+		r.started, r.completed = 0, 0
+		for _, t := range r.tasks {
+			t.status, t.reason, t.started, t.completed = StatusQueued, "", 0, 0
+		}
+	case StatusInProgress:
+		start()
+		r.completed = 0
+		if t := r.firstTask(func(t *taskResultRec) bool { return t.status == StatusInProgress || t.status == StatusQueued }); t != nil {
+			t.begin(at, StatusInProgress)
+		}
+	case StatusCompleted:
+		start()
+		for _, t := range r.tasks {
+			if !isFinal(t.status) {
+				t.finish(at, StatusCompleted, "")
+			}
+		}
+	case StatusFailed, StatusCompletedWithErrors:
+		start()
+		if err := r.fail(status, at, failures); err != nil {
+			return err
+		}
+	case StatusCanceled:
+		start()
+		for _, t := range r.tasks {
+			if !isFinal(t.status) {
+				t.finish(at, StatusCanceled, "")
+			}
+		}
+	default: // canceling, quarantined and values newer than this simulator
+		start()
+		r.completed = 0
+	}
+	r.status = status
+	if isFinal(status) {
+		r.completed = at
+		if r.started > at {
+			r.started = at
+		}
+	}
+	r.recount()
+	r.wf.results.reindex(r, oldSched, oldStarted, oldCompleted)
+	r.run.updated = max(r.run.updated, at)
+	r.run.recompute()
+	return nil
+}
+
+func validStatus(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// fail marks the failing tasks. For failed, tasks before the first failure complete and
+// the rest are canceled (not run); for completedWithErrors, every other task completes.
+func (r *resultRec) fail(status string, at stamp, failures []TaskFailure) error {
+	if len(failures) == 0 {
+		t := r.firstTask(func(t *taskResultRec) bool {
+			return !isFinal(t.status) && (status == StatusFailed || t.task.continueOnError)
+		})
+		if t == nil {
+			t = r.firstTask(func(t *taskResultRec) bool { return !isFinal(t.status) })
+		}
+		if t == nil {
+			t = r.tasks[len(r.tasks)-1]
+		}
+		failures = []TaskFailure{{Task: t.task.id}}
+	}
+	firstSeq := int(^uint(0) >> 1)
+	for _, f := range failures {
+		t := r.firstTask(func(t *taskResultRec) bool { return t.task.id == f.Task || t.task.displayName == f.Task })
+		if t == nil {
+			return fmt.Errorf("workflow %s has no task %q", r.wf.id, f.Task)
+		}
+		reason := f.Reason
+		if reason == "" {
+			reason = defaultReason(t.task)
+		}
+		t.finish(at, StatusFailed, reason)
+		firstSeq = min(firstSeq, t.task.seq)
+	}
+	for _, t := range r.tasks {
+		if isFinal(t.status) {
+			continue
+		}
+		if status == StatusFailed && t.task.seq > firstSeq {
+			t.status, t.completed = StatusCanceled, at
+			continue
+		}
+		t.finish(at, StatusCompleted, "")
+	}
+	return nil
+}
+
+func (r *resultRec) firstTask(ok func(*taskResultRec) bool) *taskResultRec {
+	var best *taskResultRec
+	for _, t := range r.tasks {
+		if ok(t) && (best == nil || t.task.seq < best.task.seq) {
+			best = t
+		}
+	}
+	return best
+}
+
+func (t *taskResultRec) begin(at stamp, status string) {
+	if t.started == 0 {
+		t.started = at
+	}
+	t.status = status
+}
+
+func (t *taskResultRec) finish(at stamp, status, reason string) {
+	t.begin(at, status)
+	t.completed, t.reason = at, reason
+}
+
+// recount derives the result's task counts from its task results.
+func (r *resultRec) recount() {
+	if r.tasks == nil {
+		return
+	}
+	r.totalTasks, r.failedTasks, r.unprocessed = len(r.tasks), 0, 0
+	for _, t := range r.tasks {
+		switch t.status {
+		case StatusFailed:
+			r.failedTasks++
+		case StatusCompleted, StatusCompletedWithErrors:
+		default:
+			r.unprocessed++
+		}
+	}
+}
+
+// recompute derives a run's status, times and counts from its results, as the run
+// report does.
+func (run *runRec) recompute() {
+	run.totalUser = len(run.results)
+	run.failedTasks, run.failedUsers, run.successUsers, run.totalTasks, run.unprocessedTasks = 0, 0, 0, 0, 0
+	var started, completed stamp
+	queued, final, canceled, failed := 0, 0, 0, 0
+	for _, r := range run.results {
+		run.failedTasks += r.failedTasks
+		run.totalTasks += r.totalTasks
+		run.unprocessedTasks += r.unprocessed
+		switch r.status {
+		case StatusCompleted:
+			run.successUsers++
+		case StatusFailed:
+			run.failedUsers++
+			failed++
+		case StatusCompletedWithErrors:
+			run.failedUsers++
+		case StatusCanceled:
+			canceled++
+		case StatusQueued:
+			queued++
+		}
+		if isFinal(r.status) {
+			final++
+		}
+		if r.started != 0 && (started == 0 || r.started < started) {
+			started = r.started
+		}
+		completed = max(completed, r.completed)
+	}
+	n := len(run.results)
+	run.started, run.completed = started, 0
+	switch {
+	case n == 0 || queued == n:
+		run.status = StatusQueued
+	case final < n:
+		run.status = StatusInProgress
+	case canceled == n:
+		run.status = StatusCanceled
+	case failed == n:
+		run.status = StatusFailed
+	case run.failedUsers > 0:
+		run.status = StatusCompletedWithErrors
+	default:
+		run.status = StatusCompleted
+	}
+	if n > 0 && final == n {
+		run.completed = completed
+	}
+}
+
+// taskResults returns r's task results; for generated history they are derived from
+// the compact record (and not stored).
+func (r *resultRec) taskResults() []*taskResultRec {
+	if r.tasks != nil {
+		return r.tasks
+	}
+	return r.deriveTasks()
+}
+
+// materialize stores derived task results so they can change.
+func (r *resultRec) materialize() {
+	if r.tasks == nil {
+		r.tasks = r.deriveTasks()
+	}
+}
+
+// deriveTasks rebuilds a history result's task results: deterministic ids, times
+// spread between start and completion, the recorded failure.
+func (r *resultRec) deriveTasks() []*taskResultRec {
+	tasks := r.wf.tasks[r.version]
+	out := make([]*taskResultRec, len(tasks))
+	span := int64(r.completed - r.started)
+	for i, t := range tasks {
+		tr := &taskResultRec{id: derivedGUID(r.id, i), task: t, created: r.scheduled}
+		from := r.started + stamp(span*int64(i)/int64(len(tasks)))
+		to := r.started + stamp(span*int64(i+1)/int64(len(tasks)))
+		tr.started, tr.completed = from-from%100, to-to%100
+		switch {
+		case int(r.histFailed) == i:
+			tr.status, tr.reason = StatusFailed, failureReasons[r.histReason]
+		case r.status == StatusCanceled || (r.status == StatusFailed && r.histFailed >= 0 && i > int(r.histFailed)):
+			tr.status, tr.started = StatusCanceled, 0
+		default:
+			tr.status = StatusCompleted
+		}
+		out[i] = tr
+	}
+	return out
+}
+
+// derivedGUID is a stable GUID for task result i of a history result.
+func derivedGUID(resultID string, i int) string {
+	h := fnv.New128a()
+	h.Write([]byte(resultID))
+	h.Write([]byte{byte(i)})
+	sum := h.Sum(nil)
+	var hi, lo uint64
+	for j := range 8 {
+		hi = hi<<8 | uint64(sum[j])
+		lo = lo<<8 | uint64(sum[8+j])
+	}
+	return guidFrom(hi, lo)
+}
