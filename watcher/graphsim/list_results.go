@@ -1,7 +1,6 @@
 package graphsim
 
 import (
-	"fmt"
 	"math"
 	"slices"
 )
@@ -13,58 +12,6 @@ import (
 // now is refused; results and runs scheduled before that horizon are gone. The results
 // of one run are scoped by the run and have no default window.
 
-// listEnv is what every list handler works out before touching the state.
-type listEnv struct {
-	digest string
-	tok    *pageToken
-	size   int
-}
-
-func (s *Sim) listEnv(x *exchange, q queryOpts) (listEnv, *apiError) {
-	env := listEnv{digest: queryDigest(x.r.URL.Path, x.r.URL.RawQuery)}
-	var e *apiError
-	if env.size, e = s.pageSize(q); e != nil {
-		return env, e
-	}
-	if q.has["$skiptoken"] {
-		if env.tok, e = s.decodeToken(q.skiptoken, env.digest); e != nil {
-			return env, e
-		}
-	}
-	return env, nil
-}
-
-// asOf is the clock a listing's windows are measured on: the first page's.
-func (s *Sim) asOf(env listEnv) stamp {
-	if env.tok != nil {
-		return stamp(env.tok.AsOf)
-	}
-	return s.stampNow()
-}
-
-// checkReach refuses a filter that reaches back further than the reports keep.
-func (s *Sim) checkReach(lowest stamp, ok bool, asOf stamp) *apiError {
-	if !ok {
-		return nil
-	}
-	if earliest := s.horizon(asOf); lowest < earliest {
-		return errBadRequest(fmt.Sprintf("Invalid filter clause: the date range starts at %s, but Lifecycle Workflows reports keep only the last %d days; use a lower bound at or after %s.",
-			lowest.Time().Format(timeLayout), int(s.opts.Reach.Hours()/24), earliest.Time().Format(timeLayout)))
-	}
-	return nil
-}
-
-func compileFor[T any](e *entityType[T], q queryOpts) (*filter[T], *apiError) {
-	if !q.has["$filter"] {
-		return nil, nil
-	}
-	f, err := compileFilter(e, q.filter)
-	if err != nil {
-		return nil, errBadRequest("Invalid filter clause: " + err.Error())
-	}
-	return f, nil
-}
-
 func resultID(r *resultRec) string { return r.id }
 
 var byScheduledKey = orderKey[*resultRec]{name: "scheduledDateTime",
@@ -72,36 +19,10 @@ var byScheduledKey = orderKey[*resultRec]{name: "scheduledDateTime",
 
 // listResults serves the results of a workflow or of one run.
 func (s *Sim) listResults(x *exchange, q queryOpts) ([]byte, *apiError) {
-	f, e := compileFor(resultType, q)
+	lr, e := parseList(s, x, q, resultType, nil, true)
 	if e != nil {
 		return nil, e
 	}
-	var keys []orderKey[*resultRec]
-	if q.has["$orderby"] {
-		if keys, e = parseOrderBy(resultType, q.orderby); e != nil {
-			return nil, e
-		}
-	}
-	sel, e := parseSelect(resultType, q.selectRaw, q.has["$select"])
-	if e != nil {
-		return nil, e
-	}
-	expand, e := parseExpand(resultType, q.expandRaw, q.has["$expand"])
-	if e != nil {
-		return nil, e
-	}
-	env, e := s.listEnv(x, q)
-	if e != nil {
-		return nil, e
-	}
-	asOf := s.asOf(env)
-	lowest, bounded := f.lowestBound()
-	if env.tok == nil {
-		if e := s.checkReach(lowest, bounded, asOf); e != nil {
-			return nil, e
-		}
-	}
-
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	wf := s.wfByID[x.rt.wid]
@@ -109,8 +30,8 @@ func (s *Sim) listResults(x *exchange, q queryOpts) ([]byte, *apiError) {
 		return nil, errNotFound("workflow", x.rt.wid)
 	}
 	// from is the earliest scheduledDateTime this listing shows.
-	from := s.horizon(asOf)
-	set := "identityGovernance/lifecycleWorkflows/" + keyed("workflows", wf.id)
+	from := s.horizon(lr.asOf)
+	set := lcwSet + keyed("workflows", wf.id)
 	var (
 		items []*resultRec
 		next  *pageToken
@@ -121,56 +42,34 @@ func (s *Sim) listResults(x *exchange, q queryOpts) ([]byte, *apiError) {
 			return nil, errNotFound("run", x.rt.rid)
 		}
 		set += "/" + keyed("runs", run.id)
-		if keys == nil {
-			keys = []orderKey[*resultRec]{byScheduledKey}
+		if lr.keys == nil {
+			lr.keys = []orderKey[*resultRec]{byScheduledKey}
 		}
-		o := ordering[*resultRec]{keys: keys, id: resultID}
-		if env.tok != nil && len(env.tok.Keys) != len(keys) {
-			return nil, errBadRequest("The $skiptoken is invalid or does not belong to this query; follow @odata.nextLink as returned.")
-		}
-		var matches []*resultRec
-		for _, r := range run.results {
-			if r.scheduled >= from && f.match(r) {
-				matches = append(matches, r)
-			}
-		}
-		var full bool
-		items, full = sortedPage(matches, o, env.tok, env.size)
-		if full {
-			next = o.cursorAt(items[len(items)-1], pageToken{Query: env.digest, AsOf: int64(asOf)})
+		if items, next, e = pageOf(lr, run.results, func(r *resultRec) bool { return r.scheduled >= from }, resultID); e != nil {
+			return nil, e
 		}
 	} else {
-		if !bounded {
-			from = max(from, asOf-stamp(s.opts.Window))
+		if !lr.bounded {
+			from = max(from, lr.asOf-stamp(s.opts.Window))
 		}
-		var err *apiError
-		items, next, err = s.workflowResultsPage(wf, f, keys, from, asOf, env)
-		if err != nil {
-			return nil, err
+		if items, next, e = s.workflowResultsPage(wf, lr, from); e != nil {
+			return nil, e
 		}
 	}
-	set += "/userProcessingResults"
-
-	w := &writer{includeUnknown: x.includeUnknown, expand: expand, sim: s}
-	return listBody(x, s, resultType, set, sel, items, next, w), nil
+	return listBody(x, s, resultType, set+"/userProcessingResults", lr.sel, items, next, lr.writer(x, s)), nil
 }
 
 // workflowResultsPage finds one page of a workflow's results: from the narrowest
 // index the filter allows when no $orderby is given (so a windowed poll costs the
 // same whatever the history), else by sorting every match.
-func (s *Sim) workflowResultsPage(wf *workflowRec, f *filter[*resultRec], keys []orderKey[*resultRec],
-	from, asOf stamp, env listEnv) ([]*resultRec, *pageToken, *apiError) {
+func (s *Sim) workflowResultsPage(wf *workflowRec, lr listReq[*resultRec], from stamp) ([]*resultRec, *pageToken, *apiError) {
+	f := lr.f
 	visible := func(r *resultRec) bool { return r.scheduled >= from && f.match(r) }
-	base := pageToken{Query: env.digest, AsOf: int64(asOf)}
-	badToken := errBadRequest("The $skiptoken is invalid or does not belong to this query; follow @odata.nextLink as returned.")
 
 	src := s.pickIndex(wf, f, from)
-	if keys != nil || src == idxActive {
-		if keys == nil {
-			keys = []orderKey[*resultRec]{byScheduledKey}
-		}
-		if env.tok != nil && len(env.tok.Keys) != len(keys) {
-			return nil, nil, badToken
+	if lr.keys != nil || src == idxActive {
+		if lr.keys == nil {
+			lr.keys = []orderKey[*resultRec]{byScheduledKey}
 		}
 		var matches []*resultRec
 		if src == idxActive {
@@ -187,24 +86,20 @@ func (s *Sim) workflowResultsPage(wf *workflowRec, f *filter[*resultRec], keys [
 				}
 			}
 		}
-		o := ordering[*resultRec]{keys: keys, id: resultID}
-		items, full := sortedPage(matches, o, env.tok, env.size)
-		if !full {
-			return items, nil, nil
-		}
-		return items, o.cursorAt(items[len(items)-1], base), nil
+		return lr.sortedPage(matches, resultID)
 	}
 
-	if env.tok != nil {
-		if len(env.tok.Keys) != 1 || env.tok.Source < idxScheduled || env.tok.Source > idxCompleted {
-			return nil, nil, badToken
+	tok := lr.env.tok
+	if tok != nil {
+		if len(tok.Keys) != 1 || tok.Source < idxScheduled || tok.Source > idxCompleted {
+			return nil, nil, errBadToken()
 		}
-		src = env.tok.Source
+		src = tok.Source
 	}
 	idx := *wf.results.slice(src)
 	lo, hi := s.indexRange(wf, f, src, from)
-	if env.tok != nil {
-		key, id := stamp(env.tok.Keys[0].N), env.tok.ID
+	if tok != nil {
+		key, id := stamp(tok.Keys[0].N), tok.ID
 		after, _ := slices.BinarySearchFunc(idx, struct{}{}, func(r *resultRec, _ struct{}) int {
 			if cmpKey(src, r, key, id) > 0 {
 				return 1
@@ -214,19 +109,17 @@ func (s *Sim) workflowResultsPage(wf *workflowRec, f *filter[*resultRec], keys [
 		lo = max(lo, after)
 	}
 	var items []*resultRec
-	for i := lo; i < hi && len(items) < env.size; i++ {
+	for i := lo; i < hi && len(items) < lr.env.size; i++ {
 		if r := idx[i]; visible(r) {
 			items = append(items, r)
 		}
 	}
-	if len(items) < env.size {
+	if len(items) < lr.env.size {
 		return items, nil, nil
 	}
 	last := items[len(items)-1]
-	base.Source = src
-	base.Keys = []tokenValue{{N: int64(src.key(last))}}
-	base.ID = last.id
-	return items, &base, nil
+	return items, &pageToken{Query: lr.env.digest, AsOf: int64(lr.asOf), Source: src,
+		Keys: []tokenValue{{N: int64(src.key(last))}}, ID: last.id}, nil
 }
 
 // pickIndex chooses the index with the fewest candidates for the filter.

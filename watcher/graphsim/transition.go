@@ -84,6 +84,9 @@ func validStatus(s string) bool {
 // fail marks the failing tasks. For failed, tasks before the first failure complete and
 // the rest are canceled (not run); for completedWithErrors, every other task completes.
 func (r *resultRec) fail(status string, at stamp, failures []TaskFailure) error {
+	if len(r.tasks) == 0 {
+		return nil
+	}
 	if len(failures) == 0 {
 		t := r.firstTask(func(t *taskResultRec) bool {
 			return !isFinal(t.status) && (status == StatusFailed || t.task.continueOnError)

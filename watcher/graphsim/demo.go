@@ -1,0 +1,278 @@
+package graphsim
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// HostileDisplayName is the demo's user whose display name tries to mention everyone
+// and smuggle a link; a correct notifier shows it as inert text.
+const HostileDisplayName = "<!channel> Mallory <@U123> <https://evil.example|click>"
+
+// DemoOptions tune Demo.
+type DemoOptions struct {
+	// Speed scales the script's pace: 1 plays it in about 36 seconds, 10 in about 3.6.
+	// Zero or less means 1.
+	Speed float64
+	// Progress, when set, receives one line per step of the script, such as
+	// "run 1 of 'Onboard new hires': 12 users queued".
+	Progress func(line string)
+}
+
+// DemoSummary is how the scenario ends.
+type DemoSummary struct {
+	// Results is the number of userProcessingResults the scenario created, the one
+	// that existed before it started included.
+	Results int
+	// ByStatus counts the results by their final processingStatus.
+	ByStatus map[string]int
+	// Notifications is how many results ended failed or completedWithErrors: what a
+	// correct lcwnotify with default settings announces, once each.
+	Notifications int
+	// Workflows are the ids of the demo's workflows.
+	Workflows []string
+}
+
+// Demo is the scripted scenario lcwnotify demo plays: a joiner and a leaver workflow
+// (and a mover one), a few dozen users among them one with a hostile display name, a
+// scheduled onboarding run with realistic failures, one completedWithErrors and one
+// canceled result, an offboarding run, an on-demand mover run that ends quarantined,
+// and, from before the scenario starts, a leaver result that had already failed.
+type Demo struct {
+	sim    *Sim
+	opts   DemoOptions
+	steps  []demoStep
+	expect DemoSummary
+	mu     sync.Mutex
+	// pending is a result the script leaves inProgress, which a person can PATCH.
+	pending string
+}
+
+type demoStep struct {
+	at time.Duration // offset at Speed 1
+	do func()
+}
+
+// demoOutcome is how one user's result ends.
+type demoOutcome struct {
+	status, task, reason string
+}
+
+// PrepareDemo builds the demo tenant now: workflows, users and the result that had
+// already failed (20 minutes ago, so a watcher started with LCW_LOOKBACK of 30m or
+// more announces it). Start polling after PrepareDemo and before Play.
+func (s *Sim) PrepareDemo(opts DemoOptions) *Demo {
+	if opts.Speed <= 0 {
+		opts.Speed = 1
+	}
+	d := &Demo{sim: s, opts: opts, expect: DemoSummary{ByStatus: map[string]int{}}}
+	joiner := s.AddWorkflow(Workflow{DisplayName: "Onboard new hires", Category: CategoryJoiner,
+		Description: "Enable accounts, groups and licenses, and send the manager a Temporary Access Pass on day one."})
+	leaver := s.AddWorkflow(Workflow{DisplayName: "Offboard leavers", Category: CategoryLeaver,
+		Description: "Disable the account and remove groups, Teams and licenses on the last day."})
+	mover := s.AddWorkflow(Workflow{DisplayName: "Real-time employee change", Category: CategoryMover,
+		Description: "Move group memberships and access packages when a user changes department."})
+	d.expect.Workflows = []string{joiner.ID, leaver.ID, mover.ID}
+
+	users := s.AddUsers(29)
+	mallory := s.AddUser(User{DisplayName: HostileDisplayName, GivenName: "Mallory", Surname: "Hostile",
+		UserPrincipalName: "mallory@contoso.onmicrosoft.com"})
+	unreadable := users[28]
+	s.SetUserAccess(unreadable.ID, UserForbidden)
+
+	// Before the scenario: a leaver run 25 minutes ago whose last result failed.
+	now := s.now()
+	past := s.StartRunWith(leaver.ID, RunSpec{ScheduledAt: now.Add(-25 * time.Minute), Users: ids(users[0:3])})
+	for i, id := range past.Results {
+		s.UpdateResult(id, ResultUpdate{Status: StatusInProgress, At: now.Add(-24 * time.Minute)})
+		o := demoOutcome{status: StatusCompleted}
+		if i == 2 {
+			o = demoOutcome{StatusFailed, "Remove all licenses for user", ReasonInheritedLicense}
+		}
+		s.UpdateResult(id, ResultUpdate{Status: o.status, At: now.Add(-20 * time.Minute), Failures: o.failures()})
+		d.count(o.status)
+	}
+
+	joinerUsers := append(ids(users[3:14]), mallory.ID)
+	d.scheduleRun(1*time.Second, "run 1 of 'Onboard new hires'", joiner.ID, ExecutionScheduled, joinerUsers, []demoOutcome{
+		{status: StatusCompleted},
+		{StatusFailed, "Generate Temporary Access Pass and send via email to user's manager", ReasonManagerNotSet},
+		{status: StatusCompleted},
+		{status: StatusCompleted},
+		{StatusCompletedWithErrors, "Assign licenses to user", ReasonNoLicenses},
+		{status: StatusCompleted},
+		{status: StatusCanceled},
+		{status: StatusCompleted},
+		{status: StatusCompleted},
+		{status: StatusCompleted},
+		{status: StatusInProgress}, // left running: the one to PATCH by hand
+		{StatusFailed, "Enable user account", ReasonInsufficientPrivileges}, // Mallory
+	})
+	leaverUsers := append(ids(users[14:22]), unreadable.ID)
+	d.scheduleRun(19*time.Second, "run 1 of 'Offboard leavers'", leaver.ID, ExecutionScheduled, leaverUsers, []demoOutcome{
+		{status: StatusCompleted},
+		{status: StatusCompleted},
+		{StatusCompletedWithErrors, "Remove user from all Teams", ReasonLastTeamOwner},
+		{status: StatusCompleted},
+		{status: StatusCompleted},
+		{status: StatusCompleted},
+		{status: StatusCompleted},
+		{status: StatusCompleted},
+		{StatusFailed, "Disable user account", ReasonInsufficientPrivileges}, // a user lcwnotify cannot read
+	})
+	d.scheduleRun(24*time.Second, "on-demand run of 'Real-time employee change'", mover.ID, ExecutionOnDemand,
+		ids(users[22:23]), []demoOutcome{{status: StatusQuarantined}})
+	d.steps = append(d.steps, demoStep{at: 36 * time.Second, do: func() {
+		d.progress("scenario finished: %s", d.describe())
+	}})
+	return d
+}
+
+func ids(us []User) []string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = u.ID
+	}
+	return out
+}
+
+func (o demoOutcome) failures() []TaskFailure {
+	if o.task == "" {
+		return nil
+	}
+	return []TaskFailure{{Task: o.task, Reason: o.reason}}
+}
+
+func (d *Demo) count(status string) {
+	d.expect.Results++
+	d.expect.ByStatus[status]++
+	if status == StatusFailed || status == StatusCompletedWithErrors {
+		d.expect.Notifications++
+	}
+}
+
+// scheduleRun adds the steps of one run starting at start: queued, in progress in
+// two waves, then one outcome a second.
+func (d *Demo) scheduleRun(start time.Duration, name, wid, execType string, users []string, outcomes []demoOutcome) {
+	var run Run
+	d.steps = append(d.steps, demoStep{at: start, do: func() {
+		run = d.sim.StartRunWith(wid, RunSpec{ExecutionType: execType, Users: users})
+		d.progress("%s: %d users queued", name, len(users))
+	}})
+	half := (len(users) + 1) / 2
+	d.steps = append(d.steps, demoStep{at: start + 2*time.Second, do: func() {
+		for _, id := range run.Results[:half] {
+			d.sim.SetResultStatus(id, StatusInProgress)
+		}
+		d.progress("%s: %d users in progress", name, half)
+	}}, demoStep{at: start + 3*time.Second, do: func() {
+		for _, id := range run.Results[half:] {
+			d.sim.SetResultStatus(id, StatusInProgress)
+		}
+		d.progress("%s: all %d users in progress", name, len(users))
+	}})
+	for i, o := range outcomes {
+		d.count(o.status)
+		if o.status == StatusInProgress {
+			d.steps = append(d.steps, demoStep{at: start + 4*time.Second, do: func() {
+				d.mu.Lock()
+				defer d.mu.Unlock()
+				d.pending = run.Results[i]
+			}})
+			continue
+		}
+		at := start + 4*time.Second + time.Duration(i)*time.Second
+		if len(outcomes) > 10 {
+			at = start + 4*time.Second + time.Duration(i)*time.Second*10/time.Duration(len(outcomes))
+		}
+		d.steps = append(d.steps, demoStep{at: at, do: func() {
+			d.sim.SetResultStatus(run.Results[i], o.status, o.failures()...)
+			line := fmt.Sprintf("%s: %s %s", name, d.userName(users[i]), o.status)
+			if o.task != "" {
+				line += fmt.Sprintf(" (%s: %s)", o.task, o.reason)
+			}
+			d.progress("%s", line)
+		}})
+	}
+}
+
+func (d *Demo) userName(id string) string {
+	d.sim.mu.RLock()
+	defer d.sim.mu.RUnlock()
+	if u := d.sim.users[id]; u != nil {
+		return fmt.Sprintf("%q", u.displayName)
+	}
+	return id
+}
+
+func (d *Demo) progress(format string, args ...any) {
+	if d.opts.Progress != nil {
+		d.opts.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+func (d *Demo) describe() string {
+	statuses := make([]string, 0, len(d.expect.ByStatus))
+	for st, n := range d.expect.ByStatus {
+		statuses = append(statuses, fmt.Sprintf("%d %s", n, st))
+	}
+	sort.Strings(statuses)
+	return fmt.Sprintf("%d results (%s); %d should be notified", d.expect.Results, strings.Join(statuses, ", "), d.expect.Notifications)
+}
+
+// Expected returns the summary Play ends with.
+func (d *Demo) Expected() DemoSummary { return d.expect }
+
+// Play runs the script once, sleeping between steps (scaled by Speed). It returns the
+// summary when the script ends, or ctx's error if ctx ends first.
+func (d *Demo) Play(ctx context.Context) (DemoSummary, error) {
+	sort.SliceStable(d.steps, func(i, j int) bool { return d.steps[i].at < d.steps[j].at })
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	for _, st := range d.steps {
+		wait := time.Until(start.Add(time.Duration(float64(st.at) / d.opts.Speed)))
+		if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return DemoSummary{}, ctx.Err()
+			case <-timer.C:
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return DemoSummary{}, err
+		}
+		st.do()
+	}
+	return d.expect, nil
+}
+
+// PendingResult returns the id of the result the script leaves in
+// progress, once Play has started it, for a person to PATCH by hand.
+func (d *Demo) PendingResult() (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pending, d.pending != ""
+}
+
+// CurlExample is a command that marks the pending result failed through the beta
+// PATCH endpoint of the simulator at baseURL.
+func (d *Demo) CurlExample(baseURL string) string {
+	id, ok := d.PendingResult()
+	if !ok {
+		id = "{userProcessingResultId}"
+	}
+	return fmt.Sprintf(`curl -X PATCH -H 'Authorization: Bearer demo' -H 'Content-Type: application/json' `+
+		`-d '{"processingStatus":"failed"}' %s/beta/workflowBase/userProcessingResults/%s`, baseURL, id)
+}
+
+// PlayDemo prepares the demo and plays it.
+func (s *Sim) PlayDemo(ctx context.Context, opts DemoOptions) (DemoSummary, error) {
+	return s.PrepareDemo(opts).Play(ctx)
+}
