@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -60,28 +61,208 @@ func compactJSON(body []byte) ([]byte, error) {
 	return b, nil
 }
 
-// itemDecoder decodes the properties of one item, collecting what it had to repair.
+// itemDecoder turns the lenient fields of one decoded item into values, collecting a
+// warning for each property it had to zero.
 type itemDecoder struct {
 	id    string
 	warns []slog.Attr
 }
 
-func (d *itemDecoder) warn(prop, problem string, raw json.RawMessage) {
+func (d *itemDecoder) warn(prop string, f flaw) {
 	const maxShown = 64
-	shown := string(raw)
+	shown := string(f.raw)
 	if len(shown) > maxShown {
-		shown = shown[:maxShown] + "…"
+		shown = strings.ToValidUTF8(shown[:maxShown], "") + "…"
 	}
-	d.warns = append(d.warns, slog.Group(prop, "problem", problem, "value", shown))
+	d.warns = append(d.warns, slog.Group(prop, "problem", f.why, "value", shown))
+}
+
+// flaw records a property value that could not be used, for the warning.
+type flaw struct {
+	raw []byte
+	why string
+}
+
+func (f *flaw) set(raw []byte, why string) { f.raw, f.why = bytes.Clone(raw), why }
+
+// The j* types decode one property leniently: UnmarshalJSON never fails, a value of the
+// wrong type is kept aside as a flaw and the property left at its zero value. Absent
+// and null are not flaws.
+
+// jString is a String property.
+type jString struct {
+	v  string
+	ok bool // a JSON string was present
+	flaw
+}
+
+func (j *jString) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	if j.v, j.ok = unquote(b); !j.ok {
+		j.set(b, "not a string")
+	}
+	return nil
+}
+
+// jInt is an Int32 property; an integral number written with a fraction or exponent
+// (2.0, 1e2) is accepted.
+type jInt struct {
+	v int
+	flaw
+}
+
+func (j *jInt) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	if n, err := strconv.ParseInt(string(b), 10, 32); err == nil {
+		j.v = int(n)
+		return nil
+	}
+	if b[0] != '"' {
+		if f, err := strconv.ParseFloat(string(b), 64); err == nil && f == math.Trunc(f) &&
+			f >= math.MinInt32 && f <= math.MaxInt32 {
+			j.v = int(f)
+			return nil
+		}
+	}
+	j.set(b, "not an Int32")
+	return nil
+}
+
+// jBool is a Boolean property.
+type jBool struct {
+	v bool
+	flaw
+}
+
+func (j *jBool) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "true":
+		j.v = true
+	case "false", "null":
+	default:
+		j.set(b, "not a boolean")
+	}
+	return nil
+}
+
+// jTime is a DateTimeOffset property (RFC 3339, Graph sends 7 fractional digits).
+type jTime struct {
+	v *time.Time
+	flaw
+}
+
+func (j *jTime) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	s, ok := unquote(b)
+	if !ok {
+		j.set(b, "not a string")
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		j.set(b, "not an RFC 3339 time")
+		return nil
+	}
+	j.v = &t
+	return nil
+}
+
+// jSubject is the subject navigation property, of which only the id is used.
+type jSubject struct {
+	id jString
+	flaw
+}
+
+func (j *jSubject) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	var s struct {
+		ID jString `json:"id"`
+	}
+	if !object(b) || json.Unmarshal(b, &s) != nil {
+		j.set(b, "not an object")
+		return nil
+	}
+	j.id = s.ID
+	return nil
+}
+
+func (d *itemDecoder) string(prop string, j jString) string {
+	if j.raw != nil {
+		d.warn(prop, j.flaw)
+	}
+	return j.v
+}
+
+// optString returns a nullable String property: nil when absent, null or unusable.
+func (d *itemDecoder) optString(prop string, j jString) *string {
+	if j.raw != nil {
+		d.warn(prop, j.flaw)
+	}
+	if !j.ok {
+		return nil
+	}
+	return &j.v
+}
+
+func (d *itemDecoder) int(prop string, j jInt) int {
+	if j.raw != nil {
+		d.warn(prop, j.flaw)
+	}
+	return j.v
+}
+
+func (d *itemDecoder) bool(prop string, j jBool) bool {
+	if j.raw != nil {
+		d.warn(prop, j.flaw)
+	}
+	return j.v
+}
+
+func (d *itemDecoder) time(prop string, j jTime) *time.Time {
+	if j.raw != nil {
+		d.warn(prop, j.flaw)
+	}
+	return j.v
+}
+
+func (d *itemDecoder) subjectID(j jSubject) string {
+	if j.raw != nil {
+		d.warn("subject", j.flaw)
+	}
+	return d.string("subject.id", j.id)
+}
+
+// skip is why an item cannot be used at all.
+type skip string
+
+// required checks the id (and, when withStatus, the processingStatus) an item cannot
+// be used without.
+func (d *itemDecoder) required(id, status *jString, withStatus bool) skip {
+	if !id.ok || id.v == "" {
+		return "no string id"
+	}
+	d.id = id.v
+	if withStatus && (!status.ok || status.v == "") {
+		return "no string processingStatus"
+	}
+	return ""
 }
 
 // isNull reports whether raw is absent or null: a property without a value, not a defect.
-func isNull(raw json.RawMessage) bool {
+func isNull(raw []byte) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
 // unquote returns the string raw holds, if it is a JSON string.
-func unquote(raw json.RawMessage) (string, bool) {
+func unquote(raw []byte) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
@@ -95,111 +276,5 @@ func unquote(raw json.RawMessage) (string, bool) {
 	return s, true
 }
 
-// string decodes a string property; anything but a string or null becomes "".
-func (d *itemDecoder) string(prop string, raw json.RawMessage) string {
-	if isNull(raw) {
-		return ""
-	}
-	s, ok := unquote(raw)
-	if !ok {
-		d.warn(prop, "not a string", raw)
-	}
-	return s
-}
-
-// optString decodes a nullable string property.
-func (d *itemDecoder) optString(prop string, raw json.RawMessage) *string {
-	if isNull(raw) {
-		return nil
-	}
-	s, ok := unquote(raw)
-	if !ok {
-		d.warn(prop, "not a string", raw)
-		return nil
-	}
-	return &s
-}
-
-// time decodes a DateTimeOffset; a value that does not parse becomes nil.
-func (d *itemDecoder) time(prop string, raw json.RawMessage) *time.Time {
-	if isNull(raw) {
-		return nil
-	}
-	s, ok := unquote(raw)
-	if !ok {
-		d.warn(prop, "not a string", raw)
-		return nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		d.warn(prop, "not an RFC 3339 time", raw)
-		return nil
-	}
-	return &t
-}
-
-// int decodes an Int32 property; anything but an integral number becomes 0.
-func (d *itemDecoder) int(prop string, raw json.RawMessage) int {
-	if isNull(raw) {
-		return 0
-	}
-	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && n >= math.MinInt32 && n <= math.MaxInt32 {
-		return int(n)
-	}
-	if f, err := strconv.ParseFloat(string(raw), 64); err == nil && f == math.Trunc(f) &&
-		f >= math.MinInt32 && f <= math.MaxInt32 && raw[0] != '"' {
-		return int(f)
-	}
-	d.warn(prop, "not an Int32", raw)
-	return 0
-}
-
-// bool decodes a Boolean property; anything but true or false becomes false.
-func (d *itemDecoder) bool(prop string, raw json.RawMessage) bool {
-	switch string(raw) {
-	case "true":
-		return true
-	case "false", "", "null":
-		return false
-	}
-	d.warn(prop, "not a boolean", raw)
-	return false
-}
-
-// subjectID decodes subject.id.
-func (d *itemDecoder) subjectID(raw json.RawMessage) string {
-	if isNull(raw) {
-		return ""
-	}
-	var s struct {
-		ID json.RawMessage `json:"id"`
-	}
-	if raw[0] != '{' || json.Unmarshal(raw, &s) != nil {
-		d.warn("subject", "not an object", raw)
-		return ""
-	}
-	return d.string("subject.id", s.ID)
-}
-
-// skip is why an item cannot be used at all.
-type skip string
-
-// required decodes the id (and, when withStatus, processingStatus) an item cannot be
-// used without.
-func (d *itemDecoder) required(id, status json.RawMessage, withStatus bool) (string, skip) {
-	var ok bool
-	if d.id, ok = unquote(id); !ok || d.id == "" {
-		return "", "no string id"
-	}
-	if !withStatus {
-		return "", ""
-	}
-	s, ok := unquote(status)
-	if !ok || s == "" {
-		return "", "no string processingStatus"
-	}
-	return s, ""
-}
-
 // object reports whether raw is a JSON object, the only thing an item can be.
-func object(raw json.RawMessage) bool { return len(raw) > 0 && raw[0] == '{' }
+func object(raw []byte) bool { return len(raw) > 0 && raw[0] == '{' }

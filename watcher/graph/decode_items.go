@@ -6,22 +6,32 @@ import "encoding/json"
 // says why the item must be skipped.
 type decodeFunc[T any] func(raw json.RawMessage, d *itemDecoder) (T, skip)
 
+// unmarshalItem decodes an item's properties into v, a struct of j* fields; only an
+// item that is not a JSON object fails.
+func unmarshalItem(raw json.RawMessage, v any) skip {
+	if !object(raw) || json.Unmarshal(raw, v) != nil {
+		return "not an object"
+	}
+	return ""
+}
+
 func decodeResult(raw json.RawMessage, d *itemDecoder) (UserProcessingResult, skip) {
 	var r struct {
-		ID, ProcessingStatus, WorkflowExecutionType, WorkflowVersion   json.RawMessage
-		FailedTasksCount, TotalTasksCount, TotalUnprocessedTasksCount  json.RawMessage
-		ScheduledDateTime, StartedDateTime, CompletedDateTime, Subject json.RawMessage
+		ID, ProcessingStatus, WorkflowExecutionType           jString
+		WorkflowVersion, FailedTasksCount                     jInt
+		TotalTasksCount, TotalUnprocessedTasksCount           jInt
+		ScheduledDateTime, StartedDateTime, CompletedDateTime jTime
+		Subject                                               jSubject
 	}
-	if !object(raw) || json.Unmarshal(raw, &r) != nil {
-		return UserProcessingResult{}, "not an object"
+	if why := unmarshalItem(raw, &r); why != "" {
+		return UserProcessingResult{}, why
 	}
-	status, why := d.required(r.ID, r.ProcessingStatus, true)
-	if why != "" {
+	if why := d.required(&r.ID, &r.ProcessingStatus, true); why != "" {
 		return UserProcessingResult{}, why
 	}
 	return UserProcessingResult{
-		ID:                         d.id,
-		ProcessingStatus:           status,
+		ID:                         r.ID.v,
+		ProcessingStatus:           r.ProcessingStatus.v,
 		WorkflowExecutionType:      d.string("workflowExecutionType", r.WorkflowExecutionType),
 		WorkflowVersion:            d.int("workflowVersion", r.WorkflowVersion),
 		FailedTasksCount:           d.int("failedTasksCount", r.FailedTasksCount),
@@ -37,21 +47,20 @@ func decodeResult(raw json.RawMessage, d *itemDecoder) (UserProcessingResult, sk
 
 func decodeRun(raw json.RawMessage, d *itemDecoder) (Run, skip) {
 	var r struct {
-		ID, ProcessingStatus, WorkflowExecutionType                                json.RawMessage
-		ScheduledDateTime, StartedDateTime, CompletedDateTime, LastUpdatedDateTime json.RawMessage
-		FailedTasksCount, FailedUsersCount, SuccessfulUsersCount                   json.RawMessage
-		TotalTasksCount, TotalUnprocessedTasksCount, TotalUsersCount               json.RawMessage
+		ID, ProcessingStatus, WorkflowExecutionType                                jString
+		ScheduledDateTime, StartedDateTime, CompletedDateTime, LastUpdatedDateTime jTime
+		FailedTasksCount, FailedUsersCount, SuccessfulUsersCount                   jInt
+		TotalTasksCount, TotalUnprocessedTasksCount, TotalUsersCount               jInt
 	}
-	if !object(raw) || json.Unmarshal(raw, &r) != nil {
-		return Run{}, "not an object"
+	if why := unmarshalItem(raw, &r); why != "" {
+		return Run{}, why
 	}
-	status, why := d.required(r.ID, r.ProcessingStatus, true)
-	if why != "" {
+	if why := d.required(&r.ID, &r.ProcessingStatus, true); why != "" {
 		return Run{}, why
 	}
 	return Run{
-		ID:                         d.id,
-		ProcessingStatus:           status,
+		ID:                         r.ID.v,
+		ProcessingStatus:           r.ProcessingStatus.v,
 		WorkflowExecutionType:      d.string("workflowExecutionType", r.WorkflowExecutionType),
 		ScheduledDateTime:          d.time("scheduledDateTime", r.ScheduledDateTime),
 		StartedDateTime:            d.time("startedDateTime", r.StartedDateTime),
@@ -66,22 +75,46 @@ func decodeRun(raw json.RawMessage, d *itemDecoder) (Run, skip) {
 	}, ""
 }
 
+// jTask is the expanded task of a taskProcessingResult.
+type jTask struct {
+	ID, DisplayName, Description, Category jString
+	ExecutionSequence                      jInt
+	ContinueOnError                        jBool
+	present                                bool
+	flaw
+}
+
+func (j *jTask) UnmarshalJSON(b []byte) error {
+	if isNull(b) {
+		return nil
+	}
+	type fields jTask // without this method
+	var f fields
+	if !object(b) || json.Unmarshal(b, &f) != nil {
+		j.set(b, "not an object")
+		return nil
+	}
+	*j = jTask(f)
+	j.present = true
+	return nil
+}
+
 func decodeTaskResult(raw json.RawMessage, d *itemDecoder) (TaskProcessingResult, skip) {
 	var r struct {
-		ID, ProcessingStatus, FailureReason                 json.RawMessage
-		CreatedDateTime, StartedDateTime, CompletedDateTime json.RawMessage
-		Task, Subject                                       json.RawMessage
+		ID, ProcessingStatus, FailureReason                 jString
+		CreatedDateTime, StartedDateTime, CompletedDateTime jTime
+		Task                                                jTask
+		Subject                                             jSubject
 	}
-	if !object(raw) || json.Unmarshal(raw, &r) != nil {
-		return TaskProcessingResult{}, "not an object"
+	if why := unmarshalItem(raw, &r); why != "" {
+		return TaskProcessingResult{}, why
 	}
-	status, why := d.required(r.ID, r.ProcessingStatus, true)
-	if why != "" {
+	if why := d.required(&r.ID, &r.ProcessingStatus, true); why != "" {
 		return TaskProcessingResult{}, why
 	}
 	return TaskProcessingResult{
-		ID:                d.id,
-		ProcessingStatus:  status,
+		ID:                r.ID.v,
+		ProcessingStatus:  r.ProcessingStatus.v,
 		FailureReason:     d.optString("failureReason", r.FailureReason),
 		CreatedDateTime:   d.time("createdDateTime", r.CreatedDateTime),
 		StartedDateTime:   d.time("startedDateTime", r.StartedDateTime),
@@ -91,17 +124,13 @@ func decodeTaskResult(raw json.RawMessage, d *itemDecoder) (TaskProcessingResult
 	}, ""
 }
 
-// task decodes the expanded task of a taskProcessingResult; a missing task leaves the
-// zero Task (the result itself is still usable).
-func (d *itemDecoder) task(raw json.RawMessage) Task {
-	if isNull(raw) {
-		return Task{}
+// task returns the expanded task; a missing one leaves the zero Task (the result
+// itself is still usable).
+func (d *itemDecoder) task(t jTask) Task {
+	if t.raw != nil {
+		d.warn("task", t.flaw)
 	}
-	var t struct {
-		ID, DisplayName, Description, Category, ExecutionSequence, ContinueOnError json.RawMessage
-	}
-	if !object(raw) || json.Unmarshal(raw, &t) != nil {
-		d.warn("task", "not an object", raw)
+	if !t.present {
 		return Task{}
 	}
 	return Task{
@@ -116,18 +145,19 @@ func (d *itemDecoder) task(raw json.RawMessage) Task {
 
 func decodeWorkflow(raw json.RawMessage, d *itemDecoder) (Workflow, skip) {
 	var w struct {
-		ID, DisplayName, Description, Category, Version json.RawMessage
-		IsEnabled, IsSchedulingEnabled                  json.RawMessage
-		LastModifiedDateTime                            json.RawMessage
+		ID, DisplayName, Description, Category jString
+		Version                                jInt
+		IsEnabled, IsSchedulingEnabled         jBool
+		LastModifiedDateTime                   jTime
 	}
-	if !object(raw) || json.Unmarshal(raw, &w) != nil {
-		return Workflow{}, "not an object"
+	if why := unmarshalItem(raw, &w); why != "" {
+		return Workflow{}, why
 	}
-	if _, why := d.required(w.ID, nil, false); why != "" {
+	if why := d.required(&w.ID, nil, false); why != "" {
 		return Workflow{}, why
 	}
 	return Workflow{
-		ID:                   d.id,
+		ID:                   w.ID.v,
 		DisplayName:          d.string("displayName", w.DisplayName),
 		Description:          d.string("description", w.Description),
 		Category:             d.string("category", w.Category),
@@ -139,24 +169,24 @@ func decodeWorkflow(raw json.RawMessage, d *itemDecoder) (Workflow, skip) {
 }
 
 func decodeUser(raw json.RawMessage, d *itemDecoder) (User, skip) {
-	var u struct{ ID, DisplayName, UserPrincipalName json.RawMessage }
-	if !object(raw) || json.Unmarshal(raw, &u) != nil {
-		return User{}, "not an object"
+	var u struct{ ID, DisplayName, UserPrincipalName jString }
+	if why := unmarshalItem(raw, &u); why != "" {
+		return User{}, why
 	}
-	if _, why := d.required(u.ID, nil, false); why != "" {
+	if why := d.required(&u.ID, nil, false); why != "" {
 		return User{}, why
 	}
 	return User{
-		ID:                d.id,
+		ID:                u.ID.v,
 		DisplayName:       d.string("displayName", u.DisplayName),
 		UserPrincipalName: d.string("userPrincipalName", u.UserPrincipalName),
 	}, ""
 }
 
 func decodeUserSummary(raw json.RawMessage, d *itemDecoder) (UserSummary, skip) {
-	var s struct{ FailedTasks, FailedUsers, SuccessfulUsers, TotalTasks, TotalUsers json.RawMessage }
-	if !object(raw) || json.Unmarshal(raw, &s) != nil {
-		return UserSummary{}, "not an object"
+	var s struct{ FailedTasks, FailedUsers, SuccessfulUsers, TotalTasks, TotalUsers jInt }
+	if why := unmarshalItem(raw, &s); why != "" {
+		return UserSummary{}, why
 	}
 	return UserSummary{
 		FailedTasks:     d.int("failedTasks", s.FailedTasks),
@@ -168,9 +198,9 @@ func decodeUserSummary(raw json.RawMessage, d *itemDecoder) (UserSummary, skip) 
 }
 
 func decodeRunSummary(raw json.RawMessage, d *itemDecoder) (RunSummary, skip) {
-	var s struct{ FailedRuns, FailedTasks, SuccessfulRuns, TotalRuns, TotalTasks, TotalUsers json.RawMessage }
-	if !object(raw) || json.Unmarshal(raw, &s) != nil {
-		return RunSummary{}, "not an object"
+	var s struct{ FailedRuns, FailedTasks, SuccessfulRuns, TotalRuns, TotalTasks, TotalUsers jInt }
+	if why := unmarshalItem(raw, &s); why != "" {
+		return RunSummary{}, why
 	}
 	return RunSummary{
 		FailedRuns:     d.int("failedRuns", s.FailedRuns),
