@@ -69,7 +69,15 @@ func (w *Watcher) Poll(ctx context.Context) (PollStats, error) {
 
 func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) {
 	var stats PollStats
-	if w.state.needsLoad() {
+	if nc := w.js.Conn(); nc != nil && !nc.IsConnected() {
+		// Nothing read now could be published: spare Graph the requests.
+		return stats, fmt.Errorf("%w: not connected (%s)", errNATS, nc.Status())
+	}
+	reload, err := w.state.needsLoad(ctx)
+	if err != nil {
+		return stats, err
+	}
+	if reload {
 		if err := w.state.load(ctx); err != nil {
 			return stats, err
 		}

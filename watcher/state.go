@@ -184,10 +184,28 @@ func (s *state) invalidate() {
 	s.mu.Unlock()
 }
 
-func (s *state) needsLoad() bool {
+// needsLoad reports whether the view must be reloaded before a poll: never loaded, a
+// write failed, or another watcher polled since (every complete poll rewrites the global
+// entry, so one read of it tells).
+func (s *state) needsLoad(ctx context.Context) (bool, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return !s.loaded || s.stale
+	stale := !s.loaded || s.stale
+	var rev uint64
+	if s.global != nil {
+		rev = s.global.rev
+	}
+	s.mu.Unlock()
+	if stale {
+		return true, nil
+	}
+	e, err := s.kv.Get(ctx, globalKey)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted):
+		return rev != 0, nil
+	case err != nil:
+		return false, fmt.Errorf("read state: %w", err)
+	}
+	return e.Revision() != rev, nil
 }
 
 // flow returns the state of workflow id, creating an empty one.
@@ -304,6 +322,9 @@ func (s *state) put(ctx context.Context, key string, v any, rev uint64) (uint64,
 		rev, err = s.kv.Update(ctx, key, b, rev)
 	}
 	if err != nil {
+		// Whatever the error, the write may have been applied (a timeout while NATS was
+		// away, the request flushed when it came back): reload before trusting the view.
+		s.invalidate()
 		if isConflict(err) {
 			return 0, fmt.Errorf("write %s: %w: %w", key, errConflict, err)
 		}
@@ -328,7 +349,6 @@ func (s *state) saveResult(ctx context.Context, f *flow, r *record) error {
 	if !errors.Is(err, errConflict) {
 		return err
 	}
-	s.invalidate()
 	e, gerr := s.kv.Get(ctx, key)
 	if gerr != nil {
 		if errors.Is(gerr, jetstream.ErrKeyNotFound) || errors.Is(gerr, jetstream.ErrKeyDeleted) {
@@ -353,8 +373,8 @@ func (s *state) saveResult(ctx context.Context, f *flow, r *record) error {
 func (s *state) dropResult(ctx context.Context, f *flow, r *record) error {
 	err := s.kv.Purge(ctx, resultKey(f.id, r.ID), jetstream.LastRevision(r.rev), jetstream.PurgeTTL(markerTTL))
 	if err != nil {
+		s.invalidate()
 		if isConflict(err) {
-			s.invalidate()
 			return fmt.Errorf("forget result %s: %w: %w", r.ID, errConflict, err)
 		}
 		return fmt.Errorf("forget result %s: %w", r.ID, err)
@@ -367,9 +387,6 @@ func (s *state) dropResult(ctx context.Context, f *flow, r *record) error {
 func (s *state) saveMark(ctx context.Context, f *flow, m *mark) error {
 	rev, err := s.put(ctx, markKey(f.id), m, m.rev)
 	if err != nil {
-		if errors.Is(err, errConflict) {
-			s.invalidate()
-		}
 		return err
 	}
 	m.rev = rev
@@ -381,9 +398,6 @@ func (s *state) saveMark(ctx context.Context, f *flow, m *mark) error {
 func (s *state) saveGlobal(ctx context.Context, g *global) error {
 	rev, err := s.put(ctx, globalKey, g, g.rev)
 	if err != nil {
-		if errors.Is(err, errConflict) {
-			s.invalidate()
-		}
 		return err
 	}
 	g.rev = rev
@@ -404,9 +418,7 @@ func (s *state) forgetFlow(ctx context.Context, f *flow) error {
 	if m := f.mark; m != nil {
 		err := s.kv.Purge(ctx, markKey(f.id), jetstream.LastRevision(m.rev), jetstream.PurgeTTL(markerTTL))
 		if err != nil {
-			if isConflict(err) {
-				s.invalidate()
-			}
+			s.invalidate()
 			return fmt.Errorf("forget workflow %s: %w", f.id, err)
 		}
 	}

@@ -105,7 +105,7 @@ func TestSaveResultConflict(t *testing.T) {
 	if got := fb.get("r"); got == nil || got.rev != fa.get("r").rev {
 		t.Errorf("b did not adopt a's record: %+v", got)
 	}
-	if !b.needsLoad() {
+	if stale, _ := b.needsLoad(ctx); !stale {
 		t.Error("a conflict must make the next poll reload the state")
 	}
 

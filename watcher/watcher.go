@@ -38,6 +38,8 @@ type Graph interface {
 	WorkflowURL(workflowID string) string
 }
 
+var _ Graph = (*graph.Client)(nil)
+
 // Defaults of Options.
 const (
 	DefaultPollInterval   = time.Minute
@@ -95,6 +97,7 @@ type Options struct {
 // Watcher polls Graph and publishes status changes. Create it with New.
 type Watcher struct {
 	graph       Graph
+	js          jetstream.JetStream
 	pub         *events.Publisher
 	state       *state
 	lease       *lease
@@ -176,6 +179,7 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 	}
 	return &Watcher{
 		graph:       o.Graph,
+		js:          o.JS,
 		pub:         events.NewPublisher(o.JS, o.Stream, o.Prefix),
 		state:       newState(kv, log),
 		lease:       newLease(kv, o.Instance, o.LeaseTTL, log),

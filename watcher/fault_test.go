@@ -1,0 +1,227 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lcwnotify/lcwnotify/watcher/graph"
+	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+)
+
+func TestCrashBetweenPublishAndRecord(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 3)
+	w := e.watcher()
+	e.poll(w)
+	r := e.run(wf, "r", time.Time{}, u...)
+	e.poll(w)
+	n := e.wantChanges(0, "r0: null → queued", "r1: null → queued", "r2: null → queued")
+	before := e.mark(w, wf.ID)
+
+	e.clock.advance(time.Minute)
+	e.set(r[0], "failed", time.Time{})
+	e.set(r[1], "inProgress", time.Time{})
+	crash(w)
+	if _, err := w.Poll(context.Background()); !errors.Is(err, errCrash) {
+		t.Fatalf("poll = %v, want the crash", err)
+	}
+	// The events are in the stream; nothing was recorded.
+	e.wantChanges(n, "r0: queued → failed", "r1: queued → inProgress")
+	if after := e.mark(w, wf.ID); !after.Watermark.Equal(before.Watermark) || after.rev != before.rev {
+		t.Errorf("watermark moved from %v to %v although the poll died before recording", before.Watermark, after.Watermark)
+	}
+
+	// The process comes back: it publishes the same events again (absorbed), records them.
+	e.clock.advance(time.Minute)
+	again := e.watcher()
+	st := e.poll(again)
+	if st.Duplicates != 2 || st.Published != 0 {
+		t.Errorf("after the crash: %d duplicates, %d published; want 2 and 0", st.Duplicates, st.Published)
+	}
+	e.wantChanges(n, "r0: queued → failed", "r1: queued → inProgress")
+	e.noDuplicates()
+
+	// Recorded now: the next change is announced from the right previous status.
+	e.clock.advance(time.Minute)
+	e.set(r[1], "completed", time.Time{})
+	st = e.poll(again)
+	if st.Duplicates != 0 || st.Published != 1 {
+		t.Errorf("next poll: %+v", st)
+	}
+	e.wantChanges(n, "r0: queued → failed", "r1: queued → inProgress", "r1: inProgress → completed")
+}
+
+func TestTwoWatchersConcurrently(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 8)
+	a, b := e.watcher(), e.watcher()
+	var want []string
+	r := e.run(wf, "r", time.Time{}, u...)
+	for i := range u {
+		want = append(want, "r"+string(rune('0'+i))+": null → queued")
+	}
+	statuses := []string{"inProgress", "failed"}
+	for round := range 3 {
+		var wg sync.WaitGroup
+		for _, w := range []*Watcher{a, b} {
+			wg.Go(func() {
+				// A poll may lose a compare-and-set race: it then fails, reloads and
+				// re-diffs at the next poll. What matters is the stream.
+				_, _ = w.Poll(context.Background())
+			})
+		}
+		wg.Wait()
+		if round < len(statuses) {
+			e.clock.advance(time.Minute)
+			prev := "queued"
+			if round > 0 {
+				prev = statuses[round-1]
+			}
+			for i, id := range r {
+				e.set(id, statuses[round], time.Time{})
+				want = append(want, "r"+string(rune('0'+i))+": "+prev+" → "+statuses[round])
+			}
+		}
+	}
+	// Polling one after the other, each sees that the other polled and reloads first.
+	e.poll(a)
+	e.poll(b)
+	e.wantChanges(0, want...)
+	e.noDuplicates()
+}
+
+func TestMalformedPageMidPoll(t *testing.T) {
+	e := newEnv(t)
+	wf1, u := e.workflow("One", 2)
+	wf2, v := e.workflow("Two", 2)
+	w := e.watcher(func(o *Options) { o.Concurrency = 1 })
+	e.poll(w)
+	e.clock.advance(time.Minute)
+	r := e.run(wf1, "a", time.Time{}, u...)
+	e.run(wf2, "b", time.Time{}, v...)
+	before := e.mark(w, wf1.ID)
+
+	// The third request of workflow One's poll (its runs) comes back as garbage, after
+	// its two result lists succeeded.
+	e.sim.InjectFault(graphsim.Fault{Op: graphsim.OpListRuns,
+		Path: "/identityGovernance/lifecycleWorkflows/workflows/" + wf1.ID + "/runs", Kind: graphsim.FaultMalformed})
+	st, err := w.Poll(context.Background())
+	if !errors.Is(err, graph.ErrMalformedResponse) {
+		t.Fatalf("poll = %v, want a malformed response", err)
+	}
+	if st.FailedWorkflows != 1 || st.Workflows != 2 {
+		t.Errorf("stats %+v: want workflow One failed, Two polled", st)
+	}
+	e.wantChanges(0, "b0: null → queued", "b1: null → queued")
+	if after := e.mark(w, wf1.ID); after.rev != before.rev {
+		t.Errorf("workflow One's watermark moved: %+v", after)
+	}
+
+	e.clock.advance(time.Minute)
+	e.set(r[0], "failed", time.Time{})
+	e.poll(w)
+	e.wantChanges(0, "b0: null → queued", "b1: null → queued", "a0: null → failed", "a1: null → queued")
+}
+
+func TestGraphThrottling(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 1)
+	w := e.watcher()
+	e.poll(w)
+	e.clock.advance(time.Minute)
+	r := e.run(wf, "r", time.Time{}, u...)
+
+	// One 429 with a fractional Retry-After: waited out within the poll.
+	e.sim.InjectFault(graphsim.Fault{Op: graphsim.OpListResults, Kind: graphsim.FaultThrottle, RetryAfter: 150 * time.Millisecond})
+	e.sim.ResetStats()
+	e.poll(w)
+	e.wantChanges(0, "r0: null → queued")
+	if got := e.sim.Stats().ByOp[graphsim.OpListResults]; got.Errors != 1 {
+		t.Errorf("list results: %+v, want the 429 answered once", got)
+	}
+
+	// Throttled past the retry budget: the poll fails, nothing moves, the next succeeds.
+	e.clock.advance(time.Minute)
+	e.set(r[0], "failed", time.Time{})
+	before := e.mark(w, wf.ID)
+	e.sim.ThrottleFor(time.Hour)
+	if _, err := w.Poll(context.Background()); !errors.Is(err, graph.ErrThrottled) {
+		t.Fatalf("poll = %v, want throttled", err)
+	}
+	if after := e.mark(w, wf.ID); after.rev != before.rev {
+		t.Error("watermark moved during a throttled poll")
+	}
+	e.wantChanges(0, "r0: null → queued")
+	e.sim.ClearFaults()
+	e.clock.advance(time.Minute)
+	e.poll(w)
+	e.wantChanges(0, "r0: null → queued", "r0: queued → failed")
+}
+
+func TestTransientGraphErrors(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 1)
+	w := e.watcher()
+	e.poll(w)
+	e.clock.advance(time.Minute)
+	e.run(wf, "r", time.Time{}, u...)
+	e.sim.InjectFault(graphsim.Fault{Op: graphsim.OpListRuns, Kind: graphsim.FaultUnavailable, RetryAfter: 50 * time.Millisecond})
+	e.sim.InjectFault(graphsim.Fault{Op: graphsim.OpListRuns, Kind: graphsim.FaultTruncated})
+	e.poll(w) // retried by the client within the poll
+	e.wantChanges(0, "r0: null → queued")
+	if n := e.sim.PendingFaults(); n != 0 {
+		t.Errorf("%d faults did not fire", n)
+	}
+}
+
+func TestNATSRestartMidPoll(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 4)
+	w := e.watcher()
+	e.poll(w)
+	r := e.run(wf, "r", time.Time{}, u...)
+	e.poll(w)
+	n := len(e.events())
+
+	// NATS restarts after the events were stored and before they are recorded.
+	e.clock.advance(time.Minute)
+	for _, id := range r {
+		e.set(id, "failed", time.Time{})
+	}
+	restarted := false
+	w.afterPublish = func(string) error {
+		if !restarted {
+			restarted = true
+			e.srv.Restart()
+		}
+		return nil
+	}
+	if _, err := w.Poll(context.Background()); err != nil {
+		t.Logf("poll across the restart: %v (retried at the next poll)", err)
+	}
+	w.afterPublish = nil
+	e.reconnected()
+	e.clock.advance(time.Minute)
+	e.poll(w)
+	e.wantChanges(n, "r0: queued → failed", "r1: queued → failed", "r2: queued → failed", "r3: queued → failed")
+	e.noDuplicates()
+
+	// NATS down for a whole poll: the poll fails and loses nothing.
+	more := e.run(wf, "m", time.Time{}, u[0])
+	e.clock.advance(time.Minute)
+	e.set(more[0], "failed", time.Time{})
+	e.srv.Stop()
+	if _, err := w.Poll(context.Background()); err == nil {
+		t.Fatal("poll succeeded with NATS down")
+	}
+	e.srv.StartAgain()
+	e.reconnected()
+	e.clock.advance(time.Minute)
+	e.poll(w)
+	e.wantChanges(n, "r0: queued → failed", "r1: queued → failed", "r2: queued → failed", "r3: queued → failed",
+		"m0: null → failed")
+	e.noDuplicates()
+}

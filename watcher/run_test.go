@@ -1,0 +1,156 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// running is a Watcher under Run, on real time for its ticks and lease.
+type running struct {
+	w      *Watcher
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (e *env) start(name string, mod ...func(*Options)) *running {
+	e.t.Helper()
+	w := e.watcher(append([]func(*Options){func(o *Options) {
+		o.Instance = name
+		o.PollInterval = 40 * time.Millisecond
+		o.LeaseTTL = 200 * time.Millisecond
+	}}, mod...)...)
+	w.lease.now = time.Now
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{w: w, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- w.Run(ctx) }()
+	e.t.Cleanup(func() { r.stop(e.t) })
+	return r
+}
+
+// stop ends Run and waits for it.
+func (r *running) stop(t testing.TB) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("Run returned %v, want nil on shutdown", err)
+		}
+		r.done <- nil // later calls return at once
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return within 10s of its context ending")
+	}
+}
+
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 10s: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRunPollsUntilStopped(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 1)
+	reg := prometheus.NewRegistry()
+	r := e.start("solo", func(o *Options) { o.Metrics = NewMetrics(reg) })
+	eventually(t, "a successful poll", func() bool { return !r.w.LastSuccess().IsZero() })
+	if !r.w.Leader() {
+		t.Error("a lone watcher must hold the lease")
+	}
+	ids := e.run(wf, "r", time.Time{}, u...)
+	e.set(ids[0], "failed", time.Time{})
+	eventually(t, "the failure published", func() bool { return len(e.events()) == 1 })
+
+	if got := testutil.ToFloat64(r.w.metrics.leader); got != 1 {
+		t.Errorf("leader gauge = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(r.w.metrics.published.WithLabelValues("failed")); got != 1 {
+		t.Errorf("published{failed} = %v, want 1", got)
+	}
+	if got := testutil.ToFloat64(r.w.metrics.polls.WithLabelValues("success")); got < 1 {
+		t.Errorf("polls{success} = %v", got)
+	}
+	if got := testutil.ToFloat64(r.w.metrics.lastSuccess); got <= 0 {
+		t.Errorf("last successful poll gauge = %v", got)
+	}
+
+	r.stop(t)
+	if got := testutil.ToFloat64(r.w.metrics.leader); got != 0 {
+		t.Errorf("leader gauge after stop = %v, want 0", got)
+	}
+	// The lease is released for a standby to take at once.
+	if _, err := r.w.state.kv.Get(context.Background(), leaseKey); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("lease after a clean stop: %v, want it gone", err)
+	}
+}
+
+func TestRunSurvivesPollErrors(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 1)
+	e.sim.ThrottleFor(time.Hour) // every poll fails
+	r := e.start("solo")
+	eventually(t, "failed polls", func() bool { return e.sim.Stats().Requests > 3 })
+	if !r.w.LastSuccess().IsZero() {
+		t.Fatal("a poll succeeded while Graph throttled everything")
+	}
+	e.sim.ClearFaults()
+	ids := e.run(wf, "r", time.Time{}, u...)
+	e.set(ids[0], "failed", time.Time{})
+	eventually(t, "the loop to recover", func() bool { return len(e.events()) == 1 })
+}
+
+func TestStandbyTakesOver(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 4)
+	a := e.start("a")
+	eventually(t, "a leading", a.w.Leader)
+	b := e.start("b")
+	ids := e.run(wf, "r", time.Time{}, u...)
+	eventually(t, "first sightings", func() bool { return len(e.events()) == 4 })
+	if b.w.Leader() || !b.w.LastSuccess().IsZero() {
+		t.Fatal("the standby polled while the leader was alive")
+	}
+
+	// The leader stops; the standby takes over and catches what happened meanwhile.
+	a.stop(t)
+	for _, id := range ids[:2] {
+		e.set(id, "failed", time.Time{})
+	}
+	eventually(t, "b leading", b.w.Leader)
+	eventually(t, "failures published by b", func() bool { return len(e.events()) == 6 })
+	e.wantChanges(0, "r0: null → queued", "r1: null → queued", "r2: null → queued", "r3: null → queued",
+		"r0: queued → failed", "r1: queued → failed")
+	e.noDuplicates()
+}
+
+func TestStandbyTakesOverFromADeadLeader(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 1)
+	// A leader that died without releasing its lease.
+	kv, err := ensureBucket(context.Background(), e.js, "LCW", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Create(context.Background(), leaseKey, []byte(`{"holder":"dead"}`)); err != nil {
+		t.Fatal(err)
+	}
+	ids := e.run(wf, "r", time.Time{}, u...)
+	e.set(ids[0], "failed", time.Time{})
+	b := e.start("b")
+	if b.w.Leader() {
+		t.Fatal("took a live-looking lease at once")
+	}
+	eventually(t, "b taking over after the lease expired", b.w.Leader)
+	eventually(t, "the failure published", func() bool { return len(e.events()) == 1 })
+}
