@@ -55,13 +55,16 @@ type commitStats struct {
 // commit publishes the events of changes and records each one the stream acknowledged,
 // in batches. An event is always stored before its record is written, so a crash between
 // the two re-publishes it (the stream's duplicate window absorbs the copy) and never
-// records a change that was not announced. Records of stored events are written even
-// when ctx ends meanwhile: a shutdown finishes the batch in flight rather than leaving
-// stored events unrecorded.
+// records a change that was not announced. When ctx ends, the batch in flight is still
+// published (within the publish timeout) and recorded, and no other batch is started:
+// a shutdown leaves nothing stored and unrecorded behind.
 func (w *Watcher) commit(ctx context.Context, log *slog.Logger, wf graph.Workflow, f *flow, changes []change, dets []*details) (commitStats, error) {
 	var st commitStats
 	wctx := context.WithoutCancel(ctx)
 	for lo := 0; lo < len(changes); lo += publishBatch {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
 		hi := min(lo+publishBatch, len(changes))
 		var (
 			evs     []*events.Event
@@ -87,7 +90,7 @@ func (w *Watcher) commit(ctx context.Context, log *slog.Logger, wf graph.Workflo
 		}
 		var pubErr error
 		if len(evs) > 0 {
-			pctx, cancel := context.WithTimeout(ctx, w.pubTimeout)
+			pctx, cancel := context.WithTimeout(wctx, w.pubTimeout)
 			acks := w.pub.PublishAll(pctx, evs)
 			cancel()
 			for i, a := range acks {

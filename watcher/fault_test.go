@@ -54,6 +54,29 @@ func TestCrashBetweenPublishAndRecord(t *testing.T) {
 	e.wantChanges(n, "r0: queued → failed", "r1: queued → inProgress", "r1: inProgress → completed")
 }
 
+func TestShutdownMidPollRecordsWhatItPublished(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leaver", 2)
+	w := e.watcher()
+	e.poll(w)
+	e.clock.advance(time.Minute)
+	e.run(wf, "r", time.Time{}, u...)
+	before := e.mark(w, wf.ID)
+	ctx, cancel := context.WithCancel(context.Background())
+	// SIGTERM arrives while the batch is being published.
+	w.afterPublish = func(string) error { cancel(); return nil }
+	_, _ = w.Poll(ctx)
+	e.wantChanges(0, "r0: null → queued", "r1: null → queued")
+	if after := e.mark(w, wf.ID); !after.Watermark.After(before.Watermark) {
+		t.Errorf("watermark %v not advanced past %v: the poll had read and recorded everything", after.Watermark, before.Watermark)
+	}
+	// The next process has nothing to re-publish.
+	e.clock.advance(time.Minute)
+	if st := e.poll(e.watcher()); st.Duplicates != 0 || st.Published != 0 {
+		t.Errorf("after a graceful shutdown: %+v, want nothing published again", st)
+	}
+}
+
 func TestTwoWatchersConcurrently(t *testing.T) {
 	e := newEnv(t)
 	wf, u := e.workflow("Leaver", 8)

@@ -212,7 +212,8 @@ func (w *Watcher) pollWorkflow(ctx context.Context, wf graph.Workflow, f *flow) 
 	next := &mark{WorkflowID: wf.ID, Floor: f.mark.Floor, Watermark: win.start, rev: f.mark.rev}
 	nextFrom := w.window(next, win.start).from
 	next.Runs = nextRuns(f.mark.Runs, rd.runs, nextFrom)
-	if err := w.state.saveMark(ctx, f, next); err != nil {
+	// Everything read was published and recorded: advance even if ctx just ended.
+	if err := w.state.saveMark(context.WithoutCancel(ctx), f, next); err != nil {
 		w.metrics.addFailure(reason(ctx, err, "nats"))
 		return st, fmt.Errorf("advance watermark: %w", err)
 	}
