@@ -1,0 +1,87 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/notify"
+)
+
+// Name is the console notifier's sink name.
+const Name = "console"
+
+// Notifier writes notifications as text. It implements notify.Sink. Writes are not
+// paced and not recorded: delivery is at least once.
+type Notifier struct {
+	adminCenterURL string
+	mu             sync.Mutex
+	w              io.Writer
+}
+
+// New returns a Notifier writing to w, linking workflows to adminCenterURL (empty:
+// notify.DefaultAdminCenterURL).
+func New(w io.Writer, adminCenterURL string) *Notifier {
+	return &Notifier{w: w, adminCenterURL: adminCenterURL}
+}
+
+// Name returns "console".
+func (n *Notifier) Name() string { return Name }
+
+// Deliver writes ev's notification in one write, so that concurrent notifications do
+// not interleave.
+func (n *Notifier) Deliver(ctx context.Context, ev *events.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s := notify.Summarize(ev, n.adminCenterURL)
+	text := Render(&s)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, err := io.WriteString(n.w, text); err != nil {
+		return notify.Retryable(fmt.Errorf("console: %w", err), 0)
+	}
+	return nil
+}
+
+// Render returns the text of one notification, ending in a blank line.
+func Render(s *notify.Summary) string {
+	var b strings.Builder
+	title := "Lifecycle workflow result: " + notify.Clean(s.Status)
+	mark := "•"
+	switch s.Status {
+	case notify.StatusFailed:
+		title, mark = "Lifecycle workflow failed", "✗"
+	case notify.StatusCompletedWithErrors:
+		title, mark = "Lifecycle workflow completed with errors", "!"
+	}
+	fmt.Fprintf(&b, "%s %s: %s", mark, title, notify.Clean(s.Workflow.DisplayName))
+	if c := notify.Clean(s.Workflow.Category); c != "" {
+		fmt.Fprintf(&b, " (%s)", c)
+	}
+	b.WriteByte('\n')
+	user := notify.Clean(s.User)
+	switch {
+	case !s.UserReadable:
+		user = "user " + user + " (name not readable)"
+	case s.UserDetail != "":
+		user += " (" + notify.Clean(s.UserDetail) + ")"
+	}
+	fmt.Fprintf(&b, "  user:     %s\n", user)
+	fmt.Fprintf(&b, "  status:   %s, %d of %d tasks failed\n", notify.Clean(s.Status), s.Failed, s.Total)
+	for _, t := range s.FailedTasks {
+		fmt.Fprintf(&b, "  failed:   %s: %s\n", notify.Clean(t.Name), notify.Clean(t.Reason))
+	}
+	if s.Failed > 0 && len(s.FailedTasks) == 0 {
+		b.WriteString("  failed:   (the failed tasks could not be read)\n")
+	}
+	fmt.Fprintf(&b, "  workflow: %s\n", s.WorkflowURL)
+	if !s.Observed.IsZero() {
+		fmt.Fprintf(&b, "  observed: %s UTC\n", s.Observed.UTC().Format("2006-01-02 15:04:05"))
+	}
+	b.WriteByte('\n')
+	return b.String()
+}

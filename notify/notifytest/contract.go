@@ -1,0 +1,381 @@
+package notifytest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/events/eventstest"
+	"github.com/lcwnotify/lcwnotify/notify"
+)
+
+// Harness connects the contract suite to one kind of sink and its destination.
+type Harness struct {
+	// NewSink builds the sink as a freshly started process would, on js. The suite calls
+	// it once per simulated process, on the same destination.
+	NewSink func(t *testing.T, js jetstream.JetStream, stream string, log *slog.Logger) notify.Sink
+	// Count reports how many times the destination received ev.
+	Count func(ev *events.Event) int
+	// Outage makes the destination fail retryably (5xx) while on; nil skips that test.
+	Outage func(on bool)
+	// Reject makes the destination refuse every delivery permanently (a revoked token, a
+	// 4xx) while on; nil skips that test.
+	Reject func(on bool)
+	// LoseNextResponse makes the destination take the next delivery and never answer;
+	// nil skips those tests.
+	LoseNextResponse func()
+	// ExactlyOnce claims the sink never repeats a delivery, even when a process dies
+	// between delivering and acknowledging. Otherwise the suite checks at least once.
+	ExactlyOnce bool
+	// Secrets must never appear in logs or dead letters.
+	Secrets []string
+}
+
+// Suite settings: short timers so a test takes seconds.
+const (
+	suiteStream  = "LCWT"
+	suitePrefix  = "lcwt"
+	suiteAckWait = time.Second
+	suiteWait    = 20 * time.Second
+)
+
+// TestSink runs the contract every notify.Sink must meet, against a real nats-server, a
+// real Dispatcher and the destination newHarness sets up (fresh for each subtest).
+func TestSink(t *testing.T, newHarness func(t *testing.T) *Harness) {
+	t.Run("DeliveredOnce", func(t *testing.T) {
+		e := newEnv(t, newHarness)
+		evs := e.events(6)
+		e.publish(evs...)
+		stop := e.run(e.js, e.newSink(e.js))
+		defer stop()
+		e.eventually("every event delivered", func() bool { return e.allCounted(evs, 1) })
+		e.eventually("consumer drained", e.drained)
+		time.Sleep(suiteAckWait * 3 / 2)
+		for _, ev := range evs {
+			if got := e.h.Count(ev); got != 1 {
+				t.Errorf("event %s delivered %d times, want 1", ev.ID, got)
+			}
+		}
+	})
+
+	// A process can die, or lose the destination's answer, between delivering and
+	// acknowledging; the event must still be delivered once (at least once, for sinks that
+	// do not claim exactly once).
+	for _, tc := range []struct {
+		name        string
+		lose, crash bool
+	}{
+		{"CrashBetweenDeliveryAndAck", false, true},
+		{"LostResponse", true, false},
+		{"LostResponseThenCrash", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, newHarness)
+			if tc.lose {
+				if e.h.LoseNextResponse == nil {
+					t.Skip("the destination cannot lose responses")
+				}
+				e.h.LoseNextResponse()
+			}
+			ev := e.events(1)[0]
+			e.publish(ev)
+			if tc.crash {
+				e.crashThenRecover(tc.lose)
+			} else {
+				stop := e.run(e.js, e.newSink(e.js))
+				defer stop()
+				e.eventually("event acknowledged", e.drained)
+			}
+			e.checkCount(ev)
+		})
+	}
+
+	t.Run("OutageThenRecovery", func(t *testing.T) {
+		e := newEnv(t, newHarness)
+		if e.h.Outage == nil {
+			t.Skip("the destination has no outages")
+		}
+		evs := e.events(4)
+		e.h.Outage(true)
+		e.publish(evs...)
+		stop := e.run(e.js, e.newSink(e.js))
+		defer stop()
+		time.Sleep(suiteAckWait)
+		for _, ev := range evs {
+			if got := e.h.Count(ev); got != 0 {
+				t.Fatalf("event %s delivered %d times during the outage", ev.ID, got)
+			}
+		}
+		e.h.Outage(false)
+		e.eventually("every event delivered after the outage", func() bool { return e.allCounted(evs, 1) })
+		e.eventually("consumer drained", e.drained)
+		for _, ev := range evs {
+			e.checkCount(ev)
+		}
+	})
+
+	t.Run("PermanentErrorDeadLetters", func(t *testing.T) {
+		e := newEnv(t, newHarness)
+		if e.h.Reject == nil {
+			t.Skip("the destination never refuses")
+		}
+		ev := e.events(1)[0]
+		e.h.Reject(true)
+		e.publish(ev)
+		sink := e.newSink(e.js)
+		stop := e.run(e.js, sink)
+		defer stop()
+		dl := e.deadLetter(sink.Name())
+		if dl.Sink != sink.Name() || dl.EventID != ev.ID || dl.Reason == "" || dl.Error == "" || dl.Attempts != 1 {
+			t.Errorf("dead letter = %+v, want sink %s, event %s, a reason and an error, 1 attempt", dl, sink.Name(), ev.ID)
+		}
+		if back, err := events.Decode(dl.Event); err != nil || back.ID != ev.ID {
+			t.Errorf("dead letter's event decodes to %v, %v; want event %s", back, err, ev.ID)
+		}
+		e.h.Reject(false)
+		e.eventually("consumer settled", e.drained)
+		time.Sleep(suiteAckWait * 3 / 2)
+		if info := e.consumer(sink.Name()); info.NumRedelivered != 0 {
+			t.Errorf("consumer redelivered %d messages after a permanent error, want 0", info.NumRedelivered)
+		}
+		if got := e.h.Count(ev); got != 0 {
+			t.Errorf("event delivered %d times after a permanent error, want 0", got)
+		}
+	})
+}
+
+// env is one subtest's world: a NATS server, the harness, and captured logs.
+type env struct {
+	t    *testing.T
+	srv  *eventstest.Server
+	js   jetstream.JetStream
+	h    *Harness
+	logs *syncBuffer
+	log  *slog.Logger
+	name string
+}
+
+func newEnv(t *testing.T, newHarness func(t *testing.T) *Harness) *env {
+	srv := eventstest.Start(t)
+	_, js := srv.Connect(t)
+	logs := &syncBuffer{}
+	e := &env{t: t, srv: srv, js: js, h: newHarness(t), logs: logs,
+		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	t.Cleanup(e.checkSecrets)
+	return e
+}
+
+func (e *env) newSink(js jetstream.JetStream) notify.Sink {
+	s := e.h.NewSink(e.t, js, suiteStream, e.log)
+	e.name = s.Name()
+	return s
+}
+
+// events builds n failures, across two workflows, with unique user names.
+func (e *env) events(n int) []*events.Event {
+	evs := make([]*events.Event, n)
+	for i := range n {
+		wf := fmt.Sprintf("wf-%d", i%2+1)
+		ev, err := Event(Result{
+			WorkflowID:   wf,
+			WorkflowName: "Workflow " + wf,
+			ResultID:     fmt.Sprintf("%s-upr-%03d", e.t.Name(), i),
+			UserName:     fmt.Sprintf("Contract User %03d", i),
+			UPN:          fmt.Sprintf("contract%03d@contoso.example", i),
+		})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		evs[i] = ev
+	}
+	return evs
+}
+
+func (e *env) publish(evs ...*events.Event) {
+	e.t.Helper()
+	if err := Publish(context.Background(), e.js, suiteStream, suitePrefix, evs...); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// run starts a Dispatcher for sink on js, as one process would, and returns a function
+// that stops it and waits.
+func (e *env) run(js jetstream.JetStream, sink notify.Sink) (stop func()) {
+	e.t.Helper()
+	d, err := notify.NewDispatcher(context.Background(), notify.DispatcherOptions{
+		JS: js, Stream: suiteStream, Prefix: suitePrefix,
+		Statuses:      []string{"failed", "completedWithErrors"},
+		Sink:          sink,
+		AckWait:       suiteAckWait,
+		MinBackoff:    50 * time.Millisecond,
+		MaxBackoff:    400 * time.Millisecond,
+		ShutdownGrace: 2 * time.Second,
+		Logger:        e.log,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = d.Run(ctx)
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(suiteWait):
+				e.t.Errorf("dispatcher did not stop within %s", suiteWait)
+			}
+		})
+	}
+}
+
+// crashThenRecover runs a process that dies right after its first delivery succeeds (or,
+// with always, returns at all), then a new process on the same consumer and ledger, until
+// the new one has settled everything.
+func (e *env) crashThenRecover(always bool) {
+	e.t.Helper()
+	nc, js := e.srv.Connect(e.t)
+	crashed := make(chan struct{})
+	stopA := e.run(js, &crashAfter{Sink: e.newSink(js), crash: func() { nc.Close(); close(crashed) }, always: always})
+	select {
+	case <-crashed:
+	case <-time.After(suiteWait):
+		e.t.Fatal("the first process never delivered")
+	}
+	stopA()
+	stopB := e.run(e.js, e.newSink(e.js))
+	defer stopB()
+	e.eventually("event acknowledged by the new process", e.drained)
+}
+
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(suiteWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("not within %s: %s", suiteWait, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *env) allCounted(evs []*events.Event, atLeast int) bool {
+	for _, ev := range evs {
+		if e.h.Count(ev) < atLeast {
+			return false
+		}
+	}
+	return true
+}
+
+// checkCount asserts ev was delivered once, or at least once for sinks that do not
+// claim exactly once.
+func (e *env) checkCount(ev *events.Event) {
+	e.t.Helper()
+	got := e.h.Count(ev)
+	switch {
+	case e.h.ExactlyOnce && got != 1:
+		e.t.Errorf("event %s delivered %d times, want exactly 1", ev.ID, got)
+	case got < 1:
+		e.t.Errorf("event %s delivered %d times, want at least 1", ev.ID, got)
+	}
+}
+
+func (e *env) consumer(name string) *jetstream.ConsumerInfo {
+	e.t.Helper()
+	c, err := e.js.Consumer(context.Background(), suiteStream, notify.ConsumerName(suiteStream, name))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	info, err := c.Info(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return info
+}
+
+// drained reports that the sink's consumer has nothing left: all delivered, all settled.
+func (e *env) drained() bool {
+	info := e.consumer(e.name)
+	return info.NumPending == 0 && info.NumAckPending == 0
+}
+
+func (e *env) deadLetter(sink string) notify.DeadLetter {
+	e.t.Helper()
+	s, err := e.js.Stream(context.Background(), suiteStream)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var raw *jetstream.RawStreamMsg
+	e.eventually("a dead letter", func() bool {
+		raw, err = s.GetLastMsgForSubject(context.Background(), events.DeadLetterSubject(suitePrefix, sink))
+		return err == nil
+	})
+	var dl notify.DeadLetter
+	if err := json.Unmarshal(raw.Data, &dl); err != nil {
+		e.t.Fatalf("dead letter is not JSON: %v", err)
+	}
+	for _, sec := range e.h.Secrets {
+		if sec != "" && bytes.Contains(raw.Data, []byte(sec)) {
+			e.t.Errorf("dead letter contains a secret")
+		}
+	}
+	return dl
+}
+
+func (e *env) checkSecrets() {
+	logs := e.logs.String()
+	for _, sec := range e.h.Secrets {
+		if sec != "" && strings.Contains(logs, sec) {
+			e.t.Errorf("logs contain a secret")
+		}
+	}
+}
+
+// crashAfter is a sink whose process dies (its NATS connection closes, so nothing is
+// acknowledged) right after its first delivery succeeds, or returns, with always.
+type crashAfter struct {
+	notify.Sink
+	crash  func()
+	always bool
+	once   sync.Once
+}
+
+func (c *crashAfter) Deliver(ctx context.Context, ev *events.Event) error {
+	err := c.Sink.Deliver(ctx, ev)
+	if err == nil || c.always {
+		c.once.Do(c.crash)
+	}
+	return err
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,136 @@
+package notifytest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lcwnotify/lcwnotify/events"
+)
+
+// Result describes a change event to build: a userProcessingResult of a workflow
+// entering Status. Empty fields get plausible values.
+type Result struct {
+	WorkflowID, WorkflowName, Category string
+	RunID                              string
+	ResultID                           string
+	Status                             string
+	// UserID, UserName and UPN name the user; leave the last two empty for a user the
+	// watcher could not read.
+	UserID, UserName, UPN string
+	// Tasks are the task results; Failed and Total default to counts over them.
+	Tasks         []events.TaskResult
+	Failed, Total int
+	Observed      time.Time
+}
+
+// FailedTask returns a failed task result with the given name and reason.
+func FailedTask(name, reason string) events.TaskResult {
+	return events.TaskResult{ProcessingStatus: "failed", FailureReason: &reason, Task: events.Task{DisplayName: name}}
+}
+
+// CompletedTask returns a completed task result with the given name.
+func CompletedTask(name string) events.TaskResult {
+	return events.TaskResult{ProcessingStatus: "completed", Task: events.Task{DisplayName: name}}
+}
+
+// Event builds the change event r describes.
+func Event(r Result) (*events.Event, error) {
+	if r.WorkflowID == "" {
+		r.WorkflowID = "wf-1"
+	}
+	if r.WorkflowName == "" {
+		r.WorkflowName = "Onboard new hires"
+	}
+	if r.Category == "" {
+		r.Category = "joiner"
+	}
+	if r.ResultID == "" {
+		r.ResultID = "upr-1"
+	}
+	if r.Status == "" {
+		r.Status = "failed"
+	}
+	if r.UserID == "" {
+		r.UserID = "user-" + r.ResultID
+	}
+	if r.Observed.IsZero() {
+		r.Observed = time.Now()
+	}
+	if r.Tasks == nil {
+		r.Tasks = []events.TaskResult{CompletedTask("Generate TAP"), FailedTask("Add user to groups", "The group does not exist.")}
+	}
+	if r.Total == 0 {
+		r.Total = len(r.Tasks)
+	}
+	if r.Failed == 0 {
+		for _, t := range r.Tasks {
+			if t.ProcessingStatus == "failed" {
+				r.Failed++
+			}
+		}
+	}
+	upr, err := json.Marshal(map[string]any{
+		"id":                         r.ResultID,
+		"processingStatus":           r.Status,
+		"failedTasksCount":           r.Failed,
+		"totalTasksCount":            r.Total,
+		"totalUnprocessedTasksCount": 0,
+		"workflowExecutionType":      "scheduled",
+		"workflowVersion":            1,
+		"completedDateTime":          r.Observed.UTC().Format(time.RFC3339),
+		"subject":                    map[string]any{"id": r.UserID},
+	})
+	if err != nil {
+		return nil, err
+	}
+	prev := "inProgress"
+	return events.New("https://graph.microsoft.com/v1.0/identityGovernance/lifecycleWorkflows/workflows/"+r.WorkflowID,
+		r.Observed, events.Data{
+			TenantID:                 "00000000-0000-4000-8000-000000000001",
+			Workflow:                 events.Workflow{ID: r.WorkflowID, DisplayName: r.WorkflowName, Category: r.Category, Version: 1},
+			RunID:                    r.RunID,
+			UserProcessingResult:     upr,
+			PreviousProcessingStatus: &prev,
+			TaskProcessingResults:    r.Tasks,
+			User:                     events.User{ID: r.UserID, DisplayName: r.UserName, UserPrincipalName: r.UPN},
+		})
+}
+
+// Burst builds n failures of one run of workflowID, users "<prefix> 0001"… in order.
+func Burst(workflowID, workflowName, prefix string, n int) ([]*events.Event, error) {
+	evs := make([]*events.Event, n)
+	for i := range n {
+		ev, err := Event(Result{
+			WorkflowID:   workflowID,
+			WorkflowName: workflowName,
+			Category:     "leaver",
+			RunID:        "run-" + workflowID,
+			ResultID:     fmt.Sprintf("%s-upr-%04d", workflowID, i+1),
+			UserName:     fmt.Sprintf("%s %04d", prefix, i+1),
+			UPN:          fmt.Sprintf("user%04d@contoso.example", i+1),
+		})
+		if err != nil {
+			return nil, err
+		}
+		evs[i] = ev
+	}
+	return evs, nil
+}
+
+// Publish ensures the stream and publishes evs to it, failing on the first error.
+func Publish(ctx context.Context, js jetstream.JetStream, stream, prefix string, evs ...*events.Event) error {
+	if _, err := events.EnsureStream(ctx, js, events.StreamOptions{Name: stream, Prefix: prefix}); err != nil {
+		return err
+	}
+	p := events.NewPublisher(js, stream, prefix)
+	for _, a := range p.PublishAll(ctx, evs) {
+		if a.Err != nil {
+			return a.Err
+		}
+	}
+	return nil
+}

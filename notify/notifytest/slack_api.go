@@ -1,0 +1,207 @@
+package notifytest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (s *Slack) count(post bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.Requests++
+	if post {
+		s.stats.Posts++
+	}
+}
+
+func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
+	s.count(true)
+	if err := r.ParseForm(); err != nil {
+		slackError(w, "invalid_form_data")
+		return
+	}
+	f, faulty := s.fault(&s.posts)
+	if faulty && applyFault(w, f, false) {
+		return
+	}
+	switch tok := bearer(r); {
+	case tok == "":
+		slackError(w, "not_authed")
+		return
+	case tok != s.opts.Token:
+		slackError(w, "invalid_auth")
+		return
+	}
+	text, blocks := r.FormValue("text"), json.RawMessage(r.FormValue("blocks"))
+	if code := checkContent(text, blocks); code != "" {
+		slackError(w, code)
+		return
+	}
+	var md *Metadata
+	if raw := r.FormValue("metadata"); raw != "" {
+		md = &Metadata{}
+		if err := json.Unmarshal([]byte(raw), md); err != nil || md.EventType == "" {
+			slackError(w, "invalid_metadata_format")
+			return
+		}
+	}
+
+	s.mu.Lock()
+	id, ok := s.resolve(r.FormValue("channel"))
+	if !ok {
+		s.mu.Unlock()
+		slackError(w, "channel_not_found")
+		return
+	}
+	c := s.channel(id)
+	if c.err != "" {
+		s.mu.Unlock()
+		slackError(w, c.err)
+		return
+	}
+	now := time.Now()
+	if secs := s.pace(c, now); secs > 0 {
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
+		return
+	}
+	ts := s.record(Message{Channel: id, Text: text, Blocks: blocks, Metadata: md}, c, now)
+	s.mu.Unlock()
+
+	if faulty && f.LoseResponse {
+		dropConnection(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"ok": true, "channel": id, "ts": ts,
+		"message": map[string]any{"type": "message", "text": text, "ts": ts, "bot_id": "B0FAKE"},
+	})
+}
+
+func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
+	s.count(true)
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	f, faulty := s.fault(&s.posts)
+	if faulty && applyFault(w, f, true) {
+		return
+	}
+	var msg struct {
+		Text   string          `json:"text"`
+		Blocks json.RawMessage `json:"blocks"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil || checkContent(msg.Text, msg.Blocks) != "" {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte("invalid_payload"))
+		return
+	}
+	s.mu.Lock()
+	c := s.channel(WebhookChannel)
+	if c.err != "" {
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(c.err))
+		return
+	}
+	now := time.Now()
+	if secs := s.pace(c, now); secs > 0 {
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte("rate_limited"))
+		return
+	}
+	s.record(Message{Channel: WebhookChannel, Text: msg.Text, Blocks: msg.Blocks, Webhook: true}, c, now)
+	s.mu.Unlock()
+	if faulty && f.LoseResponse {
+		dropConnection(w)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte("ok"))
+}
+
+func (s *Slack) conversationsHistory(w http.ResponseWriter, r *http.Request) {
+	s.count(false)
+	if err := r.ParseForm(); err != nil {
+		slackError(w, "invalid_form_data")
+		return
+	}
+	if f, ok := s.fault(&s.history); ok && applyFault(w, f, false) {
+		return
+	}
+	if bearer(r) != s.opts.Token {
+		slackError(w, "invalid_auth")
+		return
+	}
+	scopes := strings.Split(s.opts.Scopes, ",")
+	if !slices.Contains(scopes, "channels:history") && !slices.Contains(scopes, "groups:history") {
+		slackError(w, "missing_scope")
+		return
+	}
+	id := r.FormValue("channel")
+	s.mu.Lock()
+	if c, ok := s.channels[id]; !isID(id) || ok && c.err == "channel_not_found" {
+		s.mu.Unlock()
+		slackError(w, "channel_not_found")
+		return
+	}
+	oldest, _ := strconv.ParseFloat(r.FormValue("oldest"), 64)
+	latest, _ := strconv.ParseFloat(r.FormValue("latest"), 64)
+	withMeta := r.FormValue("include_all_metadata") == "1" || r.FormValue("include_all_metadata") == "true"
+	var in []map[string]any
+	for i := len(s.msgs) - 1; i >= 0; i-- { // newest first, as Slack
+		m := s.msgs[i]
+		ts, _ := strconv.ParseFloat(m.TS, 64)
+		if m.Channel != id || ts < oldest || (latest > 0 && ts > latest) {
+			continue
+		}
+		msg := map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "bot_id": "B0FAKE"}
+		if withMeta && m.Metadata != nil {
+			msg["metadata"] = m.Metadata
+		}
+		in = append(in, msg)
+	}
+	s.mu.Unlock()
+
+	limit, _ := strconv.Atoi(r.FormValue("limit"))
+	if limit <= 0 || limit > 999 {
+		limit = 100
+	}
+	off := min(decodeCursor(r.FormValue("cursor")), len(in))
+	end := min(off+limit, len(in))
+	resp := map[string]any{"ok": true, "messages": in[off:end], "has_more": end < len(in)}
+	if end < len(in) {
+		resp["response_metadata"] = map[string]any{"next_cursor": encodeCursor(end)}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Slack) authTest(w http.ResponseWriter, r *http.Request) {
+	s.count(false)
+	if err := r.ParseForm(); err != nil {
+		slackError(w, "invalid_form_data")
+		return
+	}
+	if f, ok := s.all.take(); ok && applyFault(w, f, false) {
+		return
+	}
+	if bearer(r) != s.opts.Token {
+		slackError(w, "invalid_auth")
+		return
+	}
+	w.Header().Set("X-OAuth-Scopes", s.opts.Scopes)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"ok": true, "url": "https://fake.slack.example/", "team": "Fake", "user": "lcwnotify",
+		"team_id": "T0FAKE000", "user_id": "U0FAKE000", "bot_id": "B0FAKE",
+	})
+}

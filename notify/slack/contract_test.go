@@ -1,0 +1,100 @@
+package slack_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/notify"
+	"github.com/lcwnotify/lcwnotify/notify/notifytest"
+	"github.com/lcwnotify/lcwnotify/notify/slack"
+)
+
+// testInterval is the per-channel pace in tests: Slack's, scaled down.
+const testInterval = 50 * time.Millisecond
+
+func testConfig(fake *notifytest.Slack) slack.Config {
+	return slack.Config{
+		Token:       fake.Token(),
+		Channel:     "C0ALERTS01",
+		APIURL:      fake.APIURL(),
+		Interval:    testInterval,
+		CallTimeout: time.Second,
+		LeaseTTL:    3 * time.Second,
+	}
+}
+
+// countByUser counts the messages that name ev's user.
+func countByUser(fake *notifytest.Slack) func(ev *events.Event) int {
+	return func(ev *events.Event) int {
+		n := 0
+		for _, m := range fake.Messages() {
+			if strings.Contains(m.BlockText(), "*"+ev.Data.User.DisplayName+"*") {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+func harness(t *testing.T, fake *notifytest.Slack, cfg func() slack.Config) *notifytest.Harness {
+	return &notifytest.Harness{
+		NewSink: func(t *testing.T, js jetstream.JetStream, stream string, log *slog.Logger) notify.Sink {
+			n, err := slack.New(context.Background(), cfg(), js, stream, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		},
+		Count: countByUser(fake),
+		Outage: func(on bool) {
+			if on {
+				fake.FailFor(time.Hour, notifytest.Fault{Status: 503})
+			} else {
+				fake.FailFor(0, notifytest.Fault{})
+			}
+		},
+		LoseNextResponse: func() { fake.FailNextPosts(1, notifytest.Fault{LoseResponse: true}) },
+		Secrets:          []string{fake.Token(), fake.WebhookURL(), strings.TrimPrefix(fake.WebhookURL(), fake.APIURL())},
+	}
+}
+
+func TestContractBotToken(t *testing.T) {
+	notifytest.TestSink(t, func(t *testing.T) *notifytest.Harness {
+		fake := notifytest.NewSlack(notifytest.SlackOptions{Interval: testInterval})
+		t.Cleanup(fake.Close)
+		h := harness(t, fake, func() slack.Config { return testConfig(fake) })
+		h.ExactlyOnce = true
+		h.Reject = func(on bool) {
+			if on {
+				fake.FailFor(time.Hour, notifytest.Fault{Error: "invalid_auth"})
+			} else {
+				fake.FailFor(0, notifytest.Fault{})
+			}
+		}
+		return h
+	})
+}
+
+func TestContractIncomingWebhook(t *testing.T) {
+	notifytest.TestSink(t, func(t *testing.T) *notifytest.Harness {
+		fake := notifytest.NewSlack(notifytest.SlackOptions{Interval: testInterval})
+		t.Cleanup(fake.Close)
+		h := harness(t, fake, func() slack.Config {
+			return slack.Config{WebhookURL: fake.WebhookURL(), Interval: testInterval, CallTimeout: time.Second, LeaseTTL: 3 * time.Second}
+		})
+		h.Reject = func(on bool) {
+			if on {
+				fake.FailFor(time.Hour, notifytest.Fault{Status: 404, Error: "no_service"})
+			} else {
+				fake.FailFor(0, notifytest.Fault{})
+			}
+		}
+		return h
+	})
+}

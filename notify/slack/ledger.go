@@ -1,0 +1,260 @@
+package slack
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lcwnotify/lcwnotify/events"
+)
+
+// Ledger states of an event.
+const (
+	statePending = "pending"
+	statePosted  = "posted"
+)
+
+// record is the ledger entry of one event: pending while its message is being posted,
+// posted once Slack accepted it.
+type record struct {
+	State string `json:"state"`
+	// Batch names the message that carries the event; the message's metadata repeats it.
+	Batch string `json:"batch"`
+	// Channel is the channel id where known, else the channel as configured.
+	Channel string `json:"channel"`
+	// Owner is the notifier process that wrote the entry.
+	Owner string    `json:"owner,omitempty"`
+	At    time.Time `json:"at"`
+	// TS is the Slack timestamp of the message, once posted.
+	TS string `json:"ts,omitempty"`
+}
+
+// errLost reports that another writer changed a ledger entry first.
+var errLost = errors.New("ledger entry changed by another notifier")
+
+// ledger records, per event id, what became of its Slack message, in the KV bucket
+// <stream>-slack. Each process also keeps a lease key, owner.<id>, that expires on its
+// own when the process stops renewing it: a pending entry whose owner has no lease was
+// left by a process that is gone.
+type ledger struct {
+	kv     jetstream.KeyValue
+	js     jetstream.JetStream
+	bucket string
+	owner  string
+	ttl    time.Duration
+
+	mu         sync.Mutex
+	leaseUntil time.Time
+}
+
+// LedgerBucket returns the name of the ledger's KV bucket for stream.
+func LedgerBucket(stream string) string { return stream + "-slack" }
+
+// defaultLedgerAge keeps entries a day longer than the events stream keeps events, so an
+// event that can still be redelivered is always recognised.
+const defaultLedgerAge = events.DefaultMaxAge + 24*time.Hour
+
+func openLedger(ctx context.Context, js jetstream.JetStream, stream string, replicas int, leaseTTL time.Duration) (*ledger, error) {
+	if err := events.ValidateStreamName(stream); err != nil {
+		return nil, err
+	}
+	age := defaultLedgerAge
+	if s, err := js.Stream(ctx, stream); err == nil {
+		cfg := s.CachedInfo().Config
+		if replicas == 0 {
+			replicas = cfg.Replicas
+		}
+		if cfg.MaxAge > 0 {
+			age = cfg.MaxAge + 24*time.Hour
+		}
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("slack: read stream %s: %w", stream, err)
+	}
+	bucket := LedgerBucket(stream)
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      bucket,
+		Description: "lcwnotify: what became of each event's Slack message, and the notifiers' leases",
+		History:     1,
+		TTL:         age,
+		Replicas:    max(replicas, 1),
+		Storage:     jetstream.FileStorage,
+		// Enables per-key TTLs, which leases use.
+		LimitMarkerTTL: time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("slack: create or update ledger %s: %w", bucket, err)
+	}
+	return &ledger{kv: kv, js: js, bucket: bucket, owner: newOwnerID(), ttl: leaseTTL}, nil
+}
+
+// newOwnerID names this process: readable, and unique across restarts.
+func newOwnerID() string {
+	host, _ := os.Hostname()
+	host = events.Token(host)
+	if len(host) > 32 {
+		host = host[:32]
+	}
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), randomHex(4))
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails
+	return hex.EncodeToString(b)
+}
+
+func newBatchID() string { return "b-" + randomHex(8) }
+
+// eventKey is the ledger key of an event. Ids from lcwnotify's watcher are valid keys;
+// anything else is hashed.
+func eventKey(id string) string {
+	if validKey(id) {
+		return "ev." + id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "evh." + hex.EncodeToString(sum[:16])
+}
+
+func validKey(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
+func leaseKey(owner string) string { return "owner." + owner }
+
+func channelKey(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return "channel." + hex.EncodeToString(sum[:12])
+}
+
+// get returns the entry of event id and its revision, or nil when there is none.
+func (l *ledger) get(ctx context.Context, id string) (*record, uint64, error) {
+	e, err := l.kv.Get(ctx, eventKey(id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("read ledger: %w", err)
+	}
+	var r record
+	if err := json.Unmarshal(e.Value(), &r); err != nil {
+		// Not ours to interpret: treat like an entry whose owner is gone.
+		return &record{State: statePending}, e.Revision(), nil
+	}
+	return &r, e.Revision(), nil
+}
+
+// put writes r for event id, expecting revision rev (0: no entry), and returns the new
+// revision. It fails with errLost when another notifier wrote first.
+func (l *ledger) put(ctx context.Context, id string, r *record, rev uint64) (uint64, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	if rev == 0 {
+		n, err = l.kv.Create(ctx, eventKey(id), b)
+	} else {
+		n, err = l.kv.Update(ctx, eventKey(id), b, rev)
+	}
+	switch {
+	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		return 0, errLost
+	case err != nil:
+		return 0, fmt.Errorf("write ledger: %w", err)
+	}
+	return n, nil
+}
+
+// release removes a pending entry after a failure that certainly posted nothing.
+func (l *ledger) release(ctx context.Context, id string, rev uint64) error {
+	return l.kv.Delete(ctx, eventKey(id), jetstream.LastRevision(rev))
+}
+
+// alive reports whether owner holds a lease.
+func (l *ledger) alive(ctx context.Context, owner string) (bool, error) {
+	if owner == "" {
+		return false, nil
+	}
+	_, err := l.kv.Get(ctx, leaseKey(owner))
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read lease: %w", err)
+	}
+	return true, nil
+}
+
+// lease makes sure this process holds a lease for at least need more, renewing it when
+// it would not, and returns when it ends. A process posts only inside its lease, so once
+// the lease key has expired, another process may conclude that nothing it left pending
+// is still being posted.
+func (l *ledger) lease(ctx context.Context, need time.Duration) (time.Time, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Until(l.leaseUntil) >= need {
+		return l.leaseUntil, nil
+	}
+	// Counted from before the request: the server starts the TTL later than that.
+	sent := time.Now()
+	b, _ := json.Marshal(map[string]any{"owner": l.owner, "renewed": sent.UTC()})
+	// kv.Update cannot set a TTL; publishing to the key's subject with one is what
+	// KeyValue.Create(…, KeyTTL) does, and renews it.
+	m := &nats.Msg{Subject: "$KV." + l.bucket + "." + leaseKey(l.owner), Data: b}
+	if _, err := l.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(l.ttl)); err != nil {
+		return time.Time{}, fmt.Errorf("renew lease: %w", err)
+	}
+	l.leaseUntil = sent.Add(l.ttl)
+	return l.leaseUntil, nil
+}
+
+// channelID returns the id recorded for a channel configured by name, or "".
+func (l *ledger) channelID(ctx context.Context, name string) (string, error) {
+	e, err := l.kv.Get(ctx, channelKey(name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(e.Value()), nil
+}
+
+// setChannelID records the id Slack gave a channel configured by name.
+func (l *ledger) setChannelID(ctx context.Context, name, id string) error {
+	_, err := l.kv.Put(ctx, channelKey(name), []byte(id))
+	return err
+}
+
+// isChannelID reports whether s looks like a Slack conversation id rather than a name.
+func isChannelID(s string) bool {
+	if len(s) < 9 || !strings.ContainsRune("CGD", rune(s[0])) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

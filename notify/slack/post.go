@@ -1,0 +1,143 @@
+package slack
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/lcwnotify/lcwnotify/notify"
+)
+
+// postBatch claims items in the ledger as pending under a new batch id, posts the batch's
+// messages, and records the items as posted. Every item gets its outcome. The returned
+// outcome describes a failure, if any.
+func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first bool) (outcome, error) {
+	l := c.n.ledger
+	if _, err := l.lease(ctx, c.n.cfg.CallTimeout+c.n.cfg.leaseMargin()); err != nil {
+		err = notify.Retryable(err, 0)
+		for _, it := range items {
+			it.done <- err
+		}
+		return outcome{}, err
+	}
+	id := newBatchID()
+	pending := &record{State: statePending, Batch: id, Channel: c.ref(), Owner: l.owner, At: time.Now().UTC()}
+	claimed := c.claim(ctx, items, pending)
+	if len(claimed) == 0 {
+		return outcome{messageOnly: true}, nil
+	}
+	msgs := b.messages
+	if len(claimed) < len(items) {
+		// Another replica took some: post the rest, which takes no more room.
+		msgs = nil
+		for _, b := range c.layout(claimed, first) {
+			msgs = append(msgs, b.messages...)
+		}
+	}
+	var ts string
+	for k, m := range msgs {
+		var o outcome
+		var err error
+		if ts, o, err = c.post(ctx, m, batchMetadata(id, k+1, len(msgs))); err != nil {
+			// Only a failure of the first message that certainly posted nothing leaves
+			// nothing to read back.
+			c.fail(claimed, err, o.definite && k == 0)
+			return o, err
+		}
+	}
+	c.log.Info("posted", "batch", id, "events", len(claimed), "messages", len(msgs))
+	posted := &record{State: statePosted, Batch: id, Channel: c.ref(), Owner: l.owner, At: time.Now().UTC(), TS: ts}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	forEach(claimed, func(it *item) {
+		if _, err := l.put(sctx, it.ev.ID, posted, it.rev); err != nil {
+			// A redelivery reads the channel back and finds the batch.
+			c.log.Warn("posted, but the ledger could not record it", "event", it.ev.ID, "error", err)
+		}
+		it.done <- nil
+	})
+	return outcome{}, nil
+}
+
+// claim records items as pending in the ledger, expecting the revisions resolve read,
+// and returns those it could claim in their original order; the others get their outcome.
+func (c *channel) claim(ctx context.Context, items []*item, pending *record) []*item {
+	var mu sync.Mutex
+	ok := map[*item]bool{}
+	forEach(items, func(it *item) {
+		rev, err := c.n.ledger.put(ctx, it.ev.ID, pending, it.rev)
+		if err != nil {
+			it.done <- retryLater(err)
+			return
+		}
+		it.rev = rev
+		mu.Lock()
+		ok[it] = true
+		mu.Unlock()
+	})
+	return slices.DeleteFunc(slices.Clone(items), func(it *item) bool { return !ok[it] })
+}
+
+// fail gives items the error, first releasing their pending entries when the post
+// certainly did not happen.
+func (c *channel) fail(items []*item, err error, definite bool) {
+	if !definite {
+		for _, it := range items {
+			it.done <- err
+		}
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	forEach(items, func(it *item) {
+		if rerr := c.n.ledger.release(ctx, it.ev.ID, it.rev); rerr != nil {
+			c.log.Debug("cannot release a pending entry; the next attempt reads back", "event", it.ev.ID, "error", rerr)
+		}
+		it.done <- err
+	})
+}
+
+// post sends one message when the channel's pace allows, waiting out every rate limit,
+// and only while this process's lease covers the call.
+func (c *channel) post(ctx context.Context, m message, meta slack.SlackMetadata) (string, outcome, error) {
+	cfg := &c.n.cfg
+	for {
+		if err := c.pace(ctx); err != nil {
+			return "", outcome{definite: true}, err
+		}
+		until, err := c.n.ledger.lease(ctx, cfg.CallTimeout+cfg.leaseMargin())
+		if err != nil {
+			return "", outcome{definite: true}, notify.Retryable(err, 0)
+		}
+		deadline := time.Now().Add(cfg.CallTimeout)
+		if end := until.Add(-cfg.leaseMargin()); end.Before(deadline) {
+			deadline = end
+		}
+		cctx, cancel := context.WithDeadline(ctx, deadline)
+		chID, ts, err := c.n.dest.post(cctx, c.ref(), m, meta)
+		cancel()
+		c.holdOff(cfg.Interval)
+		if err == nil {
+			c.learn(ctx, chID)
+			cfg.Metrics.SlackMessage(c.kind)
+			return ts, outcome{}, nil
+		}
+		o := c.n.classify(err, c.op())
+		if !o.limited {
+			return "", o, o.err
+		}
+		cfg.Metrics.SlackRateLimited(o.retryAfter)
+		c.holdOff(o.retryAfter)
+		c.log.Warn("rate limited by Slack; waiting before posting again", "retry_after", o.retryAfter)
+	}
+}
+
+func (c *channel) op() string {
+	if c.kind == "webhook" {
+		return "incoming webhook"
+	}
+	return "chat.postMessage to " + c.target
+}
