@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// command is one of lcwnotify's commands, as help describes it.
+type command struct {
+	name    string
+	summary string // one line, the contract's wording
+	detail  string // what `help <command>` adds
+}
+
+// commands lists every command in the order help shows them.
+func commands() []command {
+	return []command{
+		{"run", "watcher and notifiers in one process (the usual single-machine deployment)",
+			"Polls Microsoft Graph, publishes every status change to NATS JetStream, and delivers a notification\n" +
+				"for each result entering LCW_NOTIFY_STATUSES to every configured destination (Slack, webhook, console).\n" +
+				"Needs Graph credentials (AZURE_*) and at least one destination."},
+		{"watch", "watcher only: poll Graph, diff, publish change events",
+			"Polls Microsoft Graph and publishes change events; delivers nothing. Run two replicas on a JetStream\n" +
+				"cluster: a lease lets one poll while the other stands by."},
+		{"notify", "notifiers only: consume change events, deliver Slack / webhook messages",
+			"Consumes change events from the stream and delivers notifications, one durable consumer per destination.\n" +
+				"Needs no Graph credentials. Run as many replicas as you like: each event is delivered once."},
+		{"demo", "everything in-process with no credentials; ends by itself within a minute",
+			"Starts a Graph simulator playing a scripted scenario, an embedded NATS server in a temporary directory\n" +
+				"(LCW_DATA_DIR if set), the real watcher and the real notifiers. Notifications are printed as they would\n" +
+				"look in Slack, and sent to Slack (or the webhook) as well when one is configured. Ctrl-C ends it early.\n\n" +
+				"Flags:\n  -speed n  play the scenario n times faster (default 1: about 36 seconds)"},
+		{"check", "validate the configuration, get a Graph token, make one read call, reach NATS and Slack",
+			"Prints one line per check (ok or FAIL, with what to do) and exits non-zero when any fails."},
+		{"help", "this text; `help <command>` for one command", ""},
+		{"version", "version, commit and Go version", ""},
+	}
+}
+
+func findCommand(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// settingsTable renders every setting through envconfig's own view of the settings
+// struct, so the table cannot drift from what is read. Values are never shown, only
+// defaults: a secret's value cannot reach help.
+const settingsTable = `{{range .}}{{with .Tags.Get "group"}}
+{{.}}
+{{end}}  {{.Key}}	{{with .Tags.Get "default"}}{{.}}{{else}}{{.Tags.Get "show"}}{{end}}	{{.Tags.Get "desc"}}{{if .Tags.Get "secret"}} (secret){{end}}
+{{end}}`
+
+// writeSettings prints the settings table.
+func writeSettings(w io.Writer) error {
+	tmpl, err := template.New("settings").Parse(settingsTable)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if err := envconfig.Usaget(envPrefix, &settings{}, tw, tmpl); err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+// writeHelp prints the general help, or a command's when cmd is set.
+func writeHelp(w io.Writer, cmd *command) error {
+	var b strings.Builder
+	if cmd != nil {
+		usage := cmd.name
+		if cmd.name == "demo" {
+			usage += " [-speed n]"
+		}
+		fmt.Fprintf(&b, "Usage: lcwnotify %s\n\n%s.\n", usage, upperFirst(cmd.summary))
+		if cmd.detail != "" {
+			fmt.Fprintf(&b, "\n%s\n", cmd.detail)
+		}
+	} else {
+		b.WriteString("lcwnotify tells on-call people within seconds when a Microsoft Entra Lifecycle Workflow\n" +
+			"fails for a user: it polls Microsoft Graph, publishes each status change to NATS JetStream, and\n" +
+			"posts one Slack message (or signed webhook) per failure.\n\n" +
+			"Usage: lcwnotify <command>\n\nCommands:\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, c := range commands() {
+			fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.summary)
+		}
+		tw.Flush()
+		b.WriteString("\nTry it without any setup: lcwnotify demo\n")
+	}
+	b.WriteString("\nSettings are environment variables; an empty value counts as unset. Values marked (secret)\n" +
+		"are never printed or logged.\n")
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	if err := writeSettings(w); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, `
+Graph credentials
+  azidentity's DefaultAzureCredential reads them: AZURE_TENANT_ID and AZURE_CLIENT_ID with
+  AZURE_CLIENT_SECRET (secret) or AZURE_CLIENT_CERTIFICATE_PATH; AZURE_FEDERATED_TOKEN_FILE for workload
+  identity; a managed identity; AZURE_AUTHORITY_HOST for national clouds; AZURE_TOKEN_CREDENTIALS=prod
+  (or a credential name) to skip developer credentials. Permissions: docs/graph-permissions.md.
+
+Exit status: 0 success, or clean shutdown on SIGINT/SIGTERM; 2 bad configuration or usage; 1 anything else.
+`)
+	return err
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

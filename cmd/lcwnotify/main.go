@@ -1,0 +1,18 @@
+// Command lcwnotify tells on-call people within seconds when a Microsoft Entra Lifecycle
+// Workflow fails for a user. `lcwnotify help` lists its commands and settings; the
+// README explains what it is for and how to run it.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

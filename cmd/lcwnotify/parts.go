@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/lcwnotify/lcwnotify/notify"
+	"github.com/lcwnotify/lcwnotify/watcher"
+	"github.com/lcwnotify/lcwnotify/watcher/graph"
+)
+
+// newGraphClient returns the Graph client for cfg, with tokens from cred.
+func (s *service) newGraphClient(cred azcore.TokenCredential, tenantID string) (*graph.Client, error) {
+	return graph.New(graph.Options{
+		BaseURL:    s.cfg.Graph.URL,
+		Version:    s.cfg.Graph.Version,
+		Scope:      s.cfg.Graph.Scope,
+		Credential: cred,
+		TenantID:   tenantID,
+		Logger:     s.log.With("component", "graph"),
+		Metrics:    graph.NewMetrics(s.reg),
+	})
+}
+
+// addWatcher adds the watcher reading g. Ready: this replica stands by (another holds
+// the polling lease), or its last complete poll ended within three poll intervals.
+func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Watcher, error) {
+	metrics := watcher.NewMetrics(s.reg) // once: a retry must not register it again
+	w, err := retryNATS(ctx, s.nats, "start the watcher", func(ctx context.Context) (*watcher.Watcher, error) {
+		return watcher.New(ctx, watcher.Options{
+			Graph:          g,
+			JS:             s.nats.js,
+			Stream:         s.cfg.Events.Stream,
+			Prefix:         s.cfg.Events.Prefix,
+			Replicas:       s.cfg.Events.Replicas,
+			Workflows:      s.cfg.Watch.Workflows,
+			PollInterval:   s.cfg.Watch.PollInterval,
+			Lookback:       s.cfg.Watch.Lookback,
+			Overlap:        s.cfg.Watch.PollOverlap,
+			NotifyStatuses: s.cfg.Events.NotifyStatuses,
+			Instance:       s.cfg.Instance,
+			Logger:         s.log.With("component", "watcher"),
+			Metrics:        metrics,
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	interval := s.cfg.Watch.PollInterval
+	s.add("watcher", w.Run, func() error { return watcherReady(w, interval, time.Now()) })
+	return w, nil
+}
+
+// pollingWatcher is what readiness asks a watcher.
+type pollingWatcher interface {
+	Leader() bool
+	LastSuccess() time.Time
+}
+
+func watcherReady(w pollingWatcher, interval time.Duration, now time.Time) error {
+	if !w.Leader() {
+		return nil // standing by while another replica polls (or taking the lease)
+	}
+	last := w.LastSuccess()
+	if last.IsZero() {
+		return errors.New("no complete poll yet")
+	}
+	if age := now.Sub(last); age > 3*interval {
+		return fmt.Errorf("last complete poll %s ago (LCW_POLL_INTERVAL %s): see the watcher's errors", age.Round(time.Second), interval)
+	}
+	return nil
+}
+
+// addNotifiers adds one dispatcher per destination. Ready: the dispatcher is consuming
+// events.
+func (s *service) addNotifiers(ctx context.Context, dests []destination) error {
+	for _, dest := range dests {
+		d, err := retryNATS(ctx, s.nats, "start the "+dest.name+" notifier", func(ctx context.Context) (*notify.Dispatcher, error) {
+			return notify.NewDispatcher(ctx, notify.DispatcherOptions{
+				JS:       s.nats.js,
+				Stream:   s.cfg.Events.Stream,
+				Prefix:   s.cfg.Events.Prefix,
+				Replicas: s.cfg.Events.Replicas,
+				Statuses: s.cfg.Events.NotifyStatuses,
+				Sink:     dest.sink,
+				// Deliveries in flight finish within the shutdown timeout, leaving a fifth
+				// of it to drain NATS.
+				ShutdownGrace: s.cfg.ShutdownTimeout * 4 / 5,
+				Logger:        s.log.With("component", "notify"),
+				Metrics:       s.notifyMetrics(),
+			})
+		})
+		if err != nil {
+			return err
+		}
+		s.add("notify-"+dest.name, d.Run, func() error {
+			if !d.Ready() {
+				return errors.New("not consuming events")
+			}
+			return nil
+		})
+	}
+	return nil
+}
+
+// notifyMetrics returns the notifiers' metrics, registered once per process.
+func (s *service) notifyMetrics() *notify.Metrics {
+	if s.nm == nil {
+		s.nm = notify.NewMetrics(s.reg)
+	}
+	return s.nm
+}
