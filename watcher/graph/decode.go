@@ -26,29 +26,43 @@ type page struct {
 
 // decodePage checks and splits a collection response.
 func decodePage(body []byte) (page, error) {
-	compact, err := compactJSON(body)
-	if err != nil {
-		return page{}, err
-	}
 	var env struct {
 		Value    *[]json.RawMessage `json:"value"`
 		NextLink *string            `json:"@odata.nextLink"`
 	}
-	if err := json.Unmarshal(compact, &env); err != nil {
+	// Unmarshal validates the whole body before it decodes anything: a truncated page
+	// fails here, whole.
+	if err := json.Unmarshal(body, &env); err != nil {
 		return page{}, fmt.Errorf("%w: %w", ErrMalformedResponse, err)
 	}
 	if env.Value == nil {
 		return page{}, fmt.Errorf("%w: no \"value\" array", ErrMalformedResponse)
 	}
 	p := page{items: *env.Value}
+	for i, item := range p.items {
+		p.items[i] = compactItem(item)
+	}
 	if env.NextLink != nil {
 		p.nextLink = *env.NextLink
 	}
 	return p, nil
 }
 
+// compactItem returns item (valid JSON, owned by the caller) without insignificant
+// whitespace. Graph sends compact JSON, so most items are returned as they are.
+func compactItem(item json.RawMessage) json.RawMessage {
+	if bytes.IndexAny(item, " \t\r\n") < 0 {
+		return item
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, item); err != nil {
+		return item // cannot happen: item was validated with the page
+	}
+	return buf.Bytes()
+}
+
 // compactJSON validates body as one JSON object and returns it without insignificant
-// whitespace, which is how Raw keeps an item "exactly as received".
+// whitespace, which is how Raw keeps an object "exactly as received".
 func compactJSON(body []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, body); err != nil {

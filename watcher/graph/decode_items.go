@@ -17,11 +17,17 @@ func unmarshalItem(raw json.RawMessage, v any) skip {
 
 func decodeResult(raw json.RawMessage, d *itemDecoder) (UserProcessingResult, skip) {
 	var r struct {
-		ID, ProcessingStatus, WorkflowExecutionType           jString
-		WorkflowVersion, FailedTasksCount                     jInt
-		TotalTasksCount, TotalUnprocessedTasksCount           jInt
-		ScheduledDateTime, StartedDateTime, CompletedDateTime jTime
-		Subject                                               jSubject
+		ID                         jString  `json:"id"`
+		ProcessingStatus           jString  `json:"processingStatus"`
+		WorkflowExecutionType      jString  `json:"workflowExecutionType"`
+		WorkflowVersion            jInt     `json:"workflowVersion"`
+		FailedTasksCount           jInt     `json:"failedTasksCount"`
+		TotalTasksCount            jInt     `json:"totalTasksCount"`
+		TotalUnprocessedTasksCount jInt     `json:"totalUnprocessedTasksCount"`
+		ScheduledDateTime          jTime    `json:"scheduledDateTime"`
+		StartedDateTime            jTime    `json:"startedDateTime"`
+		CompletedDateTime          jTime    `json:"completedDateTime"`
+		Subject                    jSubject `json:"subject"`
 	}
 	if why := unmarshalItem(raw, &r); why != "" {
 		return UserProcessingResult{}, why
@@ -47,10 +53,19 @@ func decodeResult(raw json.RawMessage, d *itemDecoder) (UserProcessingResult, sk
 
 func decodeRun(raw json.RawMessage, d *itemDecoder) (Run, skip) {
 	var r struct {
-		ID, ProcessingStatus, WorkflowExecutionType                                jString
-		ScheduledDateTime, StartedDateTime, CompletedDateTime, LastUpdatedDateTime jTime
-		FailedTasksCount, FailedUsersCount, SuccessfulUsersCount                   jInt
-		TotalTasksCount, TotalUnprocessedTasksCount, TotalUsersCount               jInt
+		ID                         jString `json:"id"`
+		ProcessingStatus           jString `json:"processingStatus"`
+		WorkflowExecutionType      jString `json:"workflowExecutionType"`
+		ScheduledDateTime          jTime   `json:"scheduledDateTime"`
+		StartedDateTime            jTime   `json:"startedDateTime"`
+		CompletedDateTime          jTime   `json:"completedDateTime"`
+		LastUpdatedDateTime        jTime   `json:"lastUpdatedDateTime"`
+		FailedTasksCount           jInt    `json:"failedTasksCount"`
+		FailedUsersCount           jInt    `json:"failedUsersCount"`
+		SuccessfulUsersCount       jInt    `json:"successfulUsersCount"`
+		TotalTasksCount            jInt    `json:"totalTasksCount"`
+		TotalUnprocessedTasksCount jInt    `json:"totalUnprocessedTasksCount"`
+		TotalUsersCount            jInt    `json:"totalUsersCount"`
 	}
 	if why := unmarshalItem(raw, &r); why != "" {
 		return Run{}, why
@@ -77,10 +92,13 @@ func decodeRun(raw json.RawMessage, d *itemDecoder) (Run, skip) {
 
 // jTask is the expanded task of a taskProcessingResult.
 type jTask struct {
-	ID, DisplayName, Description, Category jString
-	ExecutionSequence                      jInt
-	ContinueOnError                        jBool
-	present                                bool
+	ID                jString `json:"id"`
+	DisplayName       jString `json:"displayName"`
+	Description       jString `json:"description"`
+	Category          jString `json:"category"`
+	ExecutionSequence jInt    `json:"executionSequence"`
+	ContinueOnError   jBool   `json:"continueOnError"`
+	present           bool
 	flaw
 }
 
@@ -101,10 +119,14 @@ func (j *jTask) UnmarshalJSON(b []byte) error {
 
 func decodeTaskResult(raw json.RawMessage, d *itemDecoder) (TaskProcessingResult, skip) {
 	var r struct {
-		ID, ProcessingStatus, FailureReason                 jString
-		CreatedDateTime, StartedDateTime, CompletedDateTime jTime
-		Task                                                jTask
-		Subject                                             jSubject
+		ID                jString  `json:"id"`
+		ProcessingStatus  jString  `json:"processingStatus"`
+		FailureReason     jString  `json:"failureReason"`
+		CreatedDateTime   jTime    `json:"createdDateTime"`
+		StartedDateTime   jTime    `json:"startedDateTime"`
+		CompletedDateTime jTime    `json:"completedDateTime"`
+		Task              jTask    `json:"task"`
+		Subject           jSubject `json:"subject"`
 	}
 	if why := unmarshalItem(raw, &r); why != "" {
 		return TaskProcessingResult{}, why
@@ -145,10 +167,14 @@ func (d *itemDecoder) task(t jTask) Task {
 
 func decodeWorkflow(raw json.RawMessage, d *itemDecoder) (Workflow, skip) {
 	var w struct {
-		ID, DisplayName, Description, Category jString
-		Version                                jInt
-		IsEnabled, IsSchedulingEnabled         jBool
-		LastModifiedDateTime                   jTime
+		ID                   jString `json:"id"`
+		DisplayName          jString `json:"displayName"`
+		Description          jString `json:"description"`
+		Category             jString `json:"category"`
+		Version              jInt    `json:"version"`
+		IsEnabled            jBool   `json:"isEnabled"`
+		IsSchedulingEnabled  jBool   `json:"isSchedulingEnabled"`
+		LastModifiedDateTime jTime   `json:"lastModifiedDateTime"`
 	}
 	if why := unmarshalItem(raw, &w); why != "" {
 		return Workflow{}, why
@@ -169,7 +195,11 @@ func decodeWorkflow(raw json.RawMessage, d *itemDecoder) (Workflow, skip) {
 }
 
 func decodeUser(raw json.RawMessage, d *itemDecoder) (User, skip) {
-	var u struct{ ID, DisplayName, UserPrincipalName jString }
+	var u struct {
+		ID                jString `json:"id"`
+		DisplayName       jString `json:"displayName"`
+		UserPrincipalName jString `json:"userPrincipalName"`
+	}
 	if why := unmarshalItem(raw, &u); why != "" {
 		return User{}, why
 	}
@@ -184,7 +214,13 @@ func decodeUser(raw json.RawMessage, d *itemDecoder) (User, skip) {
 }
 
 func decodeUserSummary(raw json.RawMessage, d *itemDecoder) (UserSummary, skip) {
-	var s struct{ FailedTasks, FailedUsers, SuccessfulUsers, TotalTasks, TotalUsers jInt }
+	var s struct {
+		FailedTasks     jInt `json:"failedTasks"`
+		FailedUsers     jInt `json:"failedUsers"`
+		SuccessfulUsers jInt `json:"successfulUsers"`
+		TotalTasks      jInt `json:"totalTasks"`
+		TotalUsers      jInt `json:"totalUsers"`
+	}
 	if why := unmarshalItem(raw, &s); why != "" {
 		return UserSummary{}, why
 	}
@@ -198,7 +234,14 @@ func decodeUserSummary(raw json.RawMessage, d *itemDecoder) (UserSummary, skip) 
 }
 
 func decodeRunSummary(raw json.RawMessage, d *itemDecoder) (RunSummary, skip) {
-	var s struct{ FailedRuns, FailedTasks, SuccessfulRuns, TotalRuns, TotalTasks, TotalUsers jInt }
+	var s struct {
+		FailedRuns     jInt `json:"failedRuns"`
+		FailedTasks    jInt `json:"failedTasks"`
+		SuccessfulRuns jInt `json:"successfulRuns"`
+		TotalRuns      jInt `json:"totalRuns"`
+		TotalTasks     jInt `json:"totalTasks"`
+		TotalUsers     jInt `json:"totalUsers"`
+	}
 	if why := unmarshalItem(raw, &s); why != "" {
 		return RunSummary{}, why
 	}
