@@ -2,9 +2,31 @@
 // reporting API (identityGovernance/lifecycleWorkflows): workflows, runs,
 // userProcessingResults, taskProcessingResults, summaries and the users they name.
 //
-// It talks net/http with tokens from an azcore.TokenCredential, honours Graph's
-// throttling (fractional Retry-After included), follows @odata.nextLink only within the
-// configured Graph root, sends Prefer: include-unknown-enum-members on every request and
-// keeps enum values as the strings received. It deliberately is not msgraph-sdk-go: see
-// docs/architecture.md.
+// It talks net/http with tokens from an azcore.TokenCredential (NewCredential for
+// azidentity's DefaultAzureCredential, NewStaticCredential for the simulator) and:
+//
+//   - honours Graph's throttling: 429 and 503 wait at least Retry-After, fractional
+//     seconds ("2.128") or an HTTP date, else exponential backoff with full jitter; 5xx
+//     and connection failures are retried on a new connection; each attempt has a
+//     timeout and one call a retry budget (Options.MaxRetryTime), after which a
+//     throttled call fails with ErrThrottled;
+//   - follows @odata.nextLink to the end, only within the configured Graph root
+//     (ErrForeignNextLink otherwise: the token is never sent elsewhere), and returns a
+//     list whole or not at all;
+//   - sends "Prefer: include-unknown-enum-members" and a fresh client-request-id on
+//     every request and keeps enum values as the strings received;
+//   - builds $filter only from the forms Graph documents (Where, Between, And) and
+//     refuses, before any request, a list of runs or results without a date range;
+//   - decodes leniently per item: an item without id or processingStatus is skipped,
+//     counted (lcwnotify_graph_malformed_items_total) and logged; an unusable property
+//     is zeroed with a warning; a page that is not JSON or is truncated is
+//     ErrMalformedResponse.
+//
+// It deliberately is not msgraph-sdk-go, whose module is larger than the rest of
+// lcwnotify together, builds for minutes and whose enum parsers drop values they do not
+// know (canceling, quarantined, activatedWithScope).
+//
+// Errors match ErrNotFound, ErrForbidden and ErrUnauthorized for Graph's 404, 403 and
+// 401, and carry Graph's code, request-id and client-request-id as a *Error. Tokens and
+// client secrets never reach logs or errors.
 package graph
