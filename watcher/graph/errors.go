@@ -80,3 +80,17 @@ func (e *Error) Is(target error) bool {
 	}
 	return false
 }
+
+// errorsIsStatus reports whether err is a *Error with one of the statuses.
+func errorsIsStatus(err error, statuses ...int) bool {
+	var ge *Error
+	if !errors.As(err, &ge) {
+		return false
+	}
+	for _, s := range statuses {
+		if ge.StatusCode == s {
+			return true
+		}
+	}
+	return false
+}

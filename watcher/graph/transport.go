@@ -3,7 +3,6 @@ package graph
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -208,18 +207,4 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-// errorsIsStatus reports whether err is a *Error with one of the statuses.
-func errorsIsStatus(err error, statuses ...int) bool {
-	var ge *Error
-	if !errors.As(err, &ge) {
-		return false
-	}
-	for _, s := range statuses {
-		if ge.StatusCode == s {
-			return true
-		}
-	}
-	return false
 }
