@@ -85,6 +85,10 @@ func TestValidate(t *testing.T) {
 		{"select with required", resultResource, Query{Filter: dates, Select: []string{"id", "processingStatus", "subject"}}, ""},
 		{"select without status", resultResource, Query{Filter: dates, Select: []string{"id", "subject"}}, "must include \"processingStatus\""},
 		{"select injection", resultResource, Query{Filter: dates, Select: []string{"id,processingStatus&$top=1"}}, "not a property name"},
+		{"reversed range", resultResource, Query{Filter: Between("completedDateTime", t1, t0)}, "range is empty"},
+		{"instant range", resultResource, Query{Filter: Between("completedDateTime", t0, t0)}, ""},
+		{"ranges on two properties", resultResource, Query{Filter: Between("completedDateTime", t0, t1).And(
+			Between("scheduledDateTime", t0.Add(-time.Hour), t0))}, ""},
 		{"workflows need no range", workflowResource, Query{Filter: Where("category", Eq, "leaver")}, ""},
 		{"workflow version ordered", workflowResource, Query{Filter: Where("version", Gt, 2)}, ""},
 	}

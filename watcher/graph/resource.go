@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // resource describes what Graph documents for querying one resource type: which
@@ -85,6 +86,7 @@ func (r *resource) validate(q Query) error {
 		return fmt.Errorf("%s filter: %w", r.name, err)
 	}
 	var lower, upper bool
+	lowest, highest := map[string]time.Time{}, map[string]time.Time{}
 	for _, t := range q.Filter.terms {
 		p, ok := r.props[t.prop]
 		if !ok {
@@ -98,8 +100,26 @@ func (r *resource) validate(q Query) error {
 			return fmt.Errorf("%w: %s: %q compares with %s, not %s", ErrInvalidQuery, r.name, t.prop, p.kind, t.kind)
 		}
 		if t.kind == kindTime {
-			lower = lower || t.op == Ge || t.op == Gt || t.op == Eq
-			upper = upper || t.op == Le || t.op == Lt || t.op == Eq
+			if t.op == Ge || t.op == Gt || t.op == Eq {
+				lower = true
+				if l, ok := lowest[t.prop]; !ok || t.at.After(l) {
+					lowest[t.prop] = t.at
+				}
+			}
+			if t.op == Le || t.op == Lt || t.op == Eq {
+				upper = true
+				if h, ok := highest[t.prop]; !ok || t.at.Before(h) {
+					highest[t.prop] = t.at
+				}
+			}
+		}
+	}
+	for p, l := range lowest {
+		// A reversed range is a clock or arithmetic bug in the caller; Graph would
+		// silently return nothing.
+		if h, ok := highest[p]; ok && l.After(h) {
+			return fmt.Errorf("%w: %s: %s range is empty (from %s after to %s)",
+				ErrInvalidQuery, r.name, p, FormatTime(l), FormatTime(h))
 		}
 	}
 	if r.needsDateRange && !(lower && upper) {
