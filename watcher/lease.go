@@ -99,6 +99,12 @@ func (l *lease) acquireLocked(ctx context.Context) (bool, error) {
 		}
 		l.log.Warn("taking over the polling lease: its holder stopped renewing it",
 			"holder", v.Holder, "for", now.Sub(l.otherAt).Round(time.Second))
+	} else if l.rev != 0 && e.Revision() != l.rev {
+		// Our name, not our revision: another replica runs under the same name and both
+		// believe they hold the lease. Compare-and-set keeps the state right; the
+		// configuration is still wrong.
+		l.log.Error("another replica renews the polling lease under this replica's name: give each replica its own instance name",
+			"instance", l.instance)
 	}
 	rev, err := l.kv.Update(ctx, leaseKey, l.value(now), e.Revision())
 	if err != nil {
