@@ -55,7 +55,8 @@
 // (30 days) ago is 400 BadRequest, and so is a summary whose startDateTime is; runs and
 // results scheduled before that horizon are gone from every endpoint. The results of
 // one run (…/runs/{rid}/userProcessingResults) are scoped by the run and have no
-// default window. Later pages of a listing keep the clock of its first page.
+// default window. Later pages of a listing keep the clock of its first page: they show
+// what was scheduled up to then, so a listing ends even while new runs keep starting.
 //
 // # Scenarios
 //

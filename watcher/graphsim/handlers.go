@@ -89,7 +89,7 @@ func (s *Sim) listRuns(x *exchange, q queryOpts) ([]byte, *apiError) {
 	if wf == nil {
 		return nil, errNotFound("workflow", x.rt.wid)
 	}
-	items, next, e := pageOf(lr, wf.runs, func(r *runRec) bool { return r.scheduled >= from }, runID)
+	items, next, e := pageOf(lr, wf.runs, func(r *runRec) bool { return r.scheduled >= from && r.scheduled <= lr.asOf }, runID)
 	if e != nil {
 		return nil, e
 	}

@@ -10,7 +10,9 @@ import (
 // days), measured on scheduledDateTime, the one timestamp every run and result has
 // from the moment it exists. A lower bound earlier than Options.Reach (30 days) before
 // now is refused; results and runs scheduled before that horizon are gone. The results
-// of one run are scoped by the run and have no default window.
+// of one run are scoped by the run and have no default window. Every page of a listing
+// shows the runs and results scheduled up to its first page's clock, so a listing
+// ends even while new runs keep starting.
 
 func resultID(r *resultRec) string { return r.id }
 
@@ -45,7 +47,7 @@ func (s *Sim) listResults(x *exchange, q queryOpts) ([]byte, *apiError) {
 		if lr.keys == nil {
 			lr.keys = []orderKey[*resultRec]{byScheduledKey}
 		}
-		if items, next, e = pageOf(lr, run.results, func(r *resultRec) bool { return r.scheduled >= from }, resultID); e != nil {
+		if items, next, e = pageOf(lr, run.results, func(r *resultRec) bool { return r.scheduled >= from && r.scheduled <= lr.asOf }, resultID); e != nil {
 			return nil, e
 		}
 	} else {
@@ -64,7 +66,7 @@ func (s *Sim) listResults(x *exchange, q queryOpts) ([]byte, *apiError) {
 // same whatever the history), else by sorting every match.
 func (s *Sim) workflowResultsPage(wf *workflowRec, lr listReq[*resultRec], from stamp) ([]*resultRec, *pageToken, *apiError) {
 	f := lr.f
-	visible := func(r *resultRec) bool { return r.scheduled >= from && f.match(r) }
+	visible := func(r *resultRec) bool { return r.scheduled >= from && r.scheduled <= lr.asOf && f.match(r) }
 
 	src := s.pickIndex(wf, f, from)
 	if lr.keys != nil || src == idxActive {

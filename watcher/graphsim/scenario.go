@@ -294,12 +294,14 @@ func (s *Sim) mustWorkflow(id string) *workflowRec {
 	return wf
 }
 
-// newRun creates a run; its id has the {workflowId}_{ticks} shape of newer runs.
+// newRun creates a run; its id has the {workflowId}_{ticks} shape of newer runs (two
+// runs started on the same tick of a test clock get the next free tick in their ids).
 func (s *Sim) newRun(wf *workflowRec, execType string, at stamp) *runRec {
-	id := wf.id + "_" + strconv.FormatInt(dotnetTicks(at), 10)
+	ticks := dotnetTicks(at)
+	id := wf.id + "_" + strconv.FormatInt(ticks, 10)
 	for wf.runByID[id] != nil {
-		at += 100
-		id = wf.id + "_" + strconv.FormatInt(dotnetTicks(at), 10)
+		ticks++
+		id = wf.id + "_" + strconv.FormatInt(ticks, 10)
 	}
 	run := &runRec{id: id, wf: wf, execType: execType, status: StatusQueued, scheduled: at, updated: at}
 	wf.runs = append(wf.runs, run)
