@@ -149,6 +149,35 @@ func TestMalformedPageMidPoll(t *testing.T) {
 	e.wantChanges(0, "b0: null → queued", "b1: null → queued", "a0: null → failed", "a1: null → queued")
 }
 
+func TestMalformedSecondPage(t *testing.T) {
+	e := newEnv(t) // 50 items a page
+	wf, u := e.workflow("Big", 120)
+	w := e.watcher()
+	e.poll(w)
+	e.clock.advance(time.Minute)
+	r := e.run(wf, "r", time.Time{}, u...)
+	for _, id := range r {
+		e.set(id, "inProgress", time.Time{})
+	}
+	// The first page of the results not final comes back fine (a slow fault of no
+	// delay consumes the first match), the second is garbage.
+	path := "/identityGovernance/lifecycleWorkflows/workflows/" + wf.ID + "/userProcessingResults"
+	e.sim.InjectFault(graphsim.Fault{Path: path, Kind: graphsim.FaultSlow})
+	e.sim.InjectFault(graphsim.Fault{Path: path, Kind: graphsim.FaultMalformed})
+	if _, err := w.Poll(context.Background()); !errors.Is(err, graph.ErrMalformedResponse) {
+		t.Fatalf("poll = %v, want a malformed response", err)
+	}
+	if n := len(e.events()); n != 0 {
+		t.Fatalf("%d events published from a poll whose second page was garbage", n)
+	}
+	e.clock.advance(time.Minute)
+	st := e.poll(w)
+	if st.Published != 120 {
+		t.Errorf("next poll published %d, want all 120 first sightings", st.Published)
+	}
+	e.noDuplicates()
+}
+
 func TestGraphThrottling(t *testing.T) {
 	e := newEnv(t)
 	wf, u := e.workflow("Leaver", 1)

@@ -117,6 +117,12 @@ func (w *Watcher) read(ctx context.Context, f *flow, win window) (reading, error
 			continue // listed already, and unchanged since
 		}
 		res, err := w.graph.ListRunResults(ctx, wf, run.ID, graph.Query{Filter: graph.Between("scheduledDateTime", win.reach, win.to)})
+		if errors.Is(err, graph.ErrNotFound) {
+			// Gone between the two requests. Its results' changes reach the workflow's
+			// own lists; only their run id is lost. Not marked listed: tried again.
+			w.log.Warn("a run listed as updated has no results any more", "workflow", wf, "run", run.ID)
+			continue
+		}
 		if err != nil {
 			return rd, fmt.Errorf("list results of run %s: %w", run.ID, err)
 		}
