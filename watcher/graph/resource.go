@@ -79,8 +79,10 @@ var (
 	}
 )
 
-// validate checks q against what Graph documents for r and returns the URL query
-// string for it ("$filter=…&$select=…"), or an error wrapping ErrInvalidQuery.
+// validate checks q against what Graph documents for r: documented properties and
+// operators with literals of their type, a non-empty date range where r needs one, a
+// documented $orderby, and a $select that keeps what decoding needs. Its errors wrap
+// ErrInvalidQuery.
 func (r *resource) validate(q Query) error {
 	if err := q.Filter.err; err != nil {
 		return fmt.Errorf("%s filter: %w", r.name, err)
