@@ -145,7 +145,7 @@ func BenchmarkPublish(b *testing.B) {
 
 // BenchmarkTrackedMemory measures the heap one tracked result costs the watcher: its
 // record in the in-memory view, with an id of the {workflowId}_{version}_{runId}_{userId}
-// shape newer results have (about 150 bytes).
+// shape newer results have.
 //
 //	go test ./watcher -run '^$' -bench TrackedMemory -benchtime 1x
 func BenchmarkTrackedMemory(b *testing.B) {
