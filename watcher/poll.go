@@ -164,7 +164,11 @@ func (w *Watcher) ensureMarks(ctx context.Context, wfs []graph.Workflow, start t
 		w.log.Info("watching a new workflow: results that reach a final status before its floor are history",
 			"workflow", wf.ID, "name", wf.DisplayName, "floor", floor, "first_start", g == nil)
 	}
-	if !complete || len(errs) > 0 {
+	// The listing time is recorded only when every workflow has its mark and the list was
+	// complete — except on the first start, where a workflow the listing missed would
+	// otherwise get the next poll's lookback as its floor: with the first start recorded
+	// it gets this listing minus the overlap, which announces more, never less.
+	if len(errs) > 0 || !complete && g != nil {
 		return errors.Join(errs...)
 	}
 	ng := &global{Started: start, Listed: start}
