@@ -176,3 +176,5 @@ func (f *fixture) followAll(t *testing.T, first string, hdr ...string) ([]map[st
 	}
 	return items, sizes
 }
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }

@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,20 @@ func (s *Sim) GenerateHistory(o HistoryOptions) HistoryStats {
 			UserPrincipalName: strings.ToLower(strings.ReplaceAll(given+"."+sur, "'", "")) + "." + id[:4] + "@contoso.onmicrosoft.com"}).ID
 	}
 	st.Users = len(pool)
+
+	// Grow the maps and indexes once rather than rehashing and copying as they fill.
+	grown := make(map[string]*resultRec, len(s.results)+o.Results)
+	for k, v := range s.results {
+		grown[k] = v
+	}
+	s.results = grown
+	for _, wf := range wfs {
+		per := o.Results/len(wfs) + 1
+		x := &wf.results
+		x.byScheduled = slices.Grow(x.byScheduled, per)
+		x.byStarted = slices.Grow(x.byStarted, per)
+		x.byCompleted = slices.Grow(x.byCompleted, per)
+	}
 
 	now := s.stampNow()
 	interval := stamp(24 * time.Hour / time.Duration(o.RunsPerDay))

@@ -73,6 +73,12 @@ type RunSpec struct {
 	ScheduledAt time.Time
 	// Users are the ids of the users the run processes, one result each.
 	Users []string
+	// Status, when set, is the status every result is created in, at ScheduledAt:
+	// StatusFailed gives results that were already failed when a client first saw
+	// them, as when a whole run happens between two polls. Failures apply as in
+	// ResultUpdate.
+	Status   string
+	Failures []TaskFailure
 }
 
 // Run is a snapshot of a run.
@@ -283,6 +289,13 @@ func (s *Sim) StartRunWith(workflowID string, spec RunSpec) Run {
 		s.results[r.id] = r
 	}
 	run.recompute()
+	if spec.Status != "" && spec.Status != StatusQueued {
+		for _, r := range run.results {
+			if err := s.applyStatus(r, spec.Status, at, spec.Failures); err != nil {
+				panic("graphsim: StartRun: " + err.Error())
+			}
+		}
+	}
 	return run.snapshot()
 }
 

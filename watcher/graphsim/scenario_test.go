@@ -196,3 +196,32 @@ func TestServe(t *testing.T) {
 		t.Error("Serve accepted a non-loopback address")
 	}
 }
+
+func TestRunCreatedFailed(t *testing.T) {
+	f := newFixture(t, graphsim.Options{})
+	users := f.sim.AddUsers(2)
+	wf := f.sim.AddWorkflow(graphsim.Workflow{Category: graphsim.CategoryLeaver})
+	at := f.clock.Now().Add(-3 * time.Minute)
+	run := f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: at, Users: []string{users[0].ID, users[1].ID},
+		Status: graphsim.StatusFailed, Failures: []graphsim.TaskFailure{{Task: "Remove all licenses for user"}}})
+	r := f.get(t, q(lcw+"/"+wf.ID+"/runs/"+run.ID+"/userProcessingResults", "$filter", "processingStatus eq 'failed'"))
+	if n := len(r.list()); n != 2 {
+		t.Fatalf("%d failed results, want 2: %s", n, r.raw)
+	}
+	if got := r.list()[0]["completedDateTime"]; got != ts(at) {
+		t.Errorf("completedDateTime = %v, want %v", got, ts(at))
+	}
+	res, _ := f.sim.Result(run.Results[0])
+	var reasons []string
+	for _, tr := range res.Tasks {
+		if tr.Status == graphsim.StatusFailed {
+			reasons = append(reasons, tr.TaskName+": "+tr.FailureReason)
+		}
+	}
+	if want := "Remove all licenses for user: " + graphsim.ReasonInheritedLicense; len(reasons) != 1 || reasons[0] != want {
+		t.Errorf("failed tasks = %q, want [%q]", reasons, want)
+	}
+	if run, _ := f.sim.Run(wf.ID, run.ID); run.Status != graphsim.StatusFailed || !run.CompletedAt.Equal(at) {
+		t.Errorf("run = %+v", run)
+	}
+}
