@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
@@ -23,7 +24,13 @@ type catalogue struct {
 }
 
 func newCatalogue(g Graph, named []string) *catalogue {
-	return &catalogue{graph: g, named: named}
+	var unique []string
+	for _, id := range named {
+		if !slices.Contains(unique, id) {
+			unique = append(unique, id)
+		}
+	}
+	return &catalogue{graph: g, named: unique}
 }
 
 // workflows returns the workflows to poll. complete reports that the set is the whole
@@ -39,6 +46,13 @@ func (c *catalogue) workflows(ctx context.Context, now time.Time) (list []graph.
 	if err != nil {
 		return c.list, false, fmt.Errorf("list workflows: %w", err)
 	}
+	// Each workflow is polled by one goroutine: never twice in one poll.
+	seen := make(map[string]bool, len(all))
+	all = slices.DeleteFunc(all, func(wf graph.Workflow) bool {
+		dup := seen[wf.ID]
+		seen[wf.ID] = true
+		return dup
+	})
 	if len(c.named) == 0 {
 		c.list, c.at = all, now
 		return all, true, nil

@@ -288,7 +288,7 @@ func TestNamedWorkflows(t *testing.T) {
 	e := newEnv(t)
 	watched, u := e.workflow("Watched", 1)
 	other, v := e.workflow("Other", 1)
-	w := e.watcher(func(o *Options) { o.Workflows = []string{watched.ID} })
+	w := e.watcher(func(o *Options) { o.Workflows = []string{watched.ID, watched.ID} })
 	e.poll(w)
 	e.clock.advance(time.Minute)
 	r := e.run(watched, "w", time.Time{}, u...)
