@@ -32,6 +32,7 @@ type env struct {
 	nc    *nats.Conn
 	js    jetstream.JetStream
 	log   *slog.Logger
+	url   string            // the simulator's base URL
 	names map[string]string // result id → short name, for readable assertions
 }
 
@@ -57,7 +58,7 @@ func newEnv(t testing.TB) *env {
 	}
 	srv := eventstest.Start(t)
 	nc, js := srv.Connect(t)
-	return &env{t: t, clock: clock, sim: sim, graph: client, srv: srv, nc: nc, js: js, log: log, names: map[string]string{}}
+	return &env{t: t, clock: clock, sim: sim, graph: client, srv: srv, nc: nc, js: js, log: log, url: hs.URL, names: map[string]string{}}
 }
 
 // reconnected waits until the connection is back after a NATS restart.

@@ -1,11 +1,17 @@
 package watcher
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
@@ -211,6 +217,66 @@ func TestGraphThrottling(t *testing.T) {
 	e.clock.advance(time.Minute)
 	e.poll(w)
 	e.wantChanges(0, "r0: null → queued", "r0: queued → failed")
+}
+
+const secretToken = "eyJ0eXAiOiJKV1QiLCJzZWNyZXQiOiJ0b2tlbiJ9.never-logged"
+
+// flakyCredential hands out tokens until told to fail from a given call on.
+type flakyCredential struct {
+	calls, failFrom atomic.Int64 // failFrom 0: never
+}
+
+func (c *flakyCredential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	n := c.calls.Add(1)
+	if f := c.failFrom.Load(); f > 0 && n >= f {
+		return azcore.AccessToken{}, errors.New("AADSTS7000215: invalid client secret provided")
+	}
+	return azcore.AccessToken{Token: secretToken, ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+func TestTokenFailureMidPoll(t *testing.T) {
+	e := newEnv(t)
+	cred := &flakyCredential{}
+	client, err := graph.New(graph.Options{BaseURL: e.url, Credential: cred, TenantID: "tenant-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, u := e.workflow("Leaver", 1)
+	var logs bytes.Buffer
+	w := e.watcher(func(o *Options) {
+		o.Graph = client
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	e.poll(w)
+	e.clock.advance(time.Minute)
+	r := e.run(wf, "r", time.Time{}, u...)
+	e.set(r[0], "failed", time.Time{})
+	before := e.mark(w, wf.ID)
+
+	// The workflow list and the first result list get tokens; the second does not.
+	cred.failFrom.Store(cred.calls.Load() + 3)
+	if _, err := w.Poll(context.Background()); !errors.Is(err, graph.ErrCredential) {
+		t.Fatalf("poll = %v, want a credential error", err)
+	}
+	if n := len(e.events()); n != 0 {
+		t.Errorf("%d events published from a poll that lost its token half-way", n)
+	}
+	if after := e.mark(w, wf.ID); after.rev != before.rev {
+		t.Error("watermark moved")
+	}
+	cred.failFrom.Store(0)
+	e.clock.advance(time.Minute)
+	e.poll(w)
+	e.wantChanges(0, "r0: null → failed")
+
+	for _, m := range e.messages() {
+		if bytes.Contains(m.Data, []byte(secretToken)) {
+			t.Error("the Graph token is in an event")
+		}
+	}
+	if bytes.Contains(logs.Bytes(), []byte(secretToken)) || logs.Len() == 0 {
+		t.Errorf("the Graph token is in the logs (or nothing was logged): %d bytes", logs.Len())
+	}
 }
 
 func TestTransientGraphErrors(t *testing.T) {
