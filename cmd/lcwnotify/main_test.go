@@ -20,9 +20,14 @@ import (
 	"time"
 )
 
-// binary is the lcwnotify binary the process tests run, built once by TestMain with a
-// stamped version and commit.
-var binary string
+// The lcwnotify binary the process tests run, built once per test binary (on first use,
+// so that tests that need none stay fast) with a stamped version and commit.
+var (
+	binDir    string
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
 
 const (
 	testVersion = "v0.0.0-test"
@@ -30,23 +35,32 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lcwnotify-test-")
+	var err error
+	binDir, err = os.MkdirTemp("", "lcwnotify-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "lcwnotify")
-	build := exec.Command("go", "build", "-o", binary,
-		"-ldflags", "-X main.version="+testVersion+" -X main.commit="+testCommit, ".")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build lcwnotify:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	os.RemoveAll(binDir)
 	os.Exit(code)
+}
+
+// lcwnotifyBinary builds the binary the first time a test needs it.
+func lcwnotifyBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binary = filepath.Join(binDir, "lcwnotify")
+		out, err := exec.Command("go", "build", "-o", binary,
+			"-ldflags", "-X main.version="+testVersion+" -X main.commit="+testCommit, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build lcwnotify: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
 }
 
 // proc is a running lcwnotify process.
@@ -72,7 +86,7 @@ func baseEnv(t *testing.T) map[string]string {
 
 func start(t *testing.T, env map[string]string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(lcwnotifyBinary(t), args...)
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
