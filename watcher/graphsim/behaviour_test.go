@@ -48,6 +48,17 @@ func TestEvolvableEnumsNeedThePreferHeader(t *testing.T) {
 			}
 		})
 	}
+	// A value newer than any this simulator knows is hidden the same way.
+	other := f.sim.StartRun(wf.ID, f.sim.AddUsers(1)[0].ID)
+	f.sim.SetResultStatus(other.Results[0], "paused")
+	path := lcw + "/" + wf.ID + "/userProcessingResults/" + other.Results[0]
+	if got := f.get(t, path).body["processingStatus"]; got != "unknownFutureValue" {
+		t.Errorf("undeclared status without Prefer = %v, want unknownFutureValue", got)
+	}
+	if got := f.get(t, path, "Prefer", "include-unknown-enum-members").body["processingStatus"]; got != "paused" {
+		t.Errorf("undeclared status with Prefer = %v, want paused", got)
+	}
+
 	// Filters match the real value whatever the client is shown.
 	r := f.get(t, q(lcw+"/"+wf.ID+"/userProcessingResults", "$filter", "processingStatus eq 'quarantined'"))
 	if n := len(r.list()); n != 1 {

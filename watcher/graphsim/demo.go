@@ -96,6 +96,10 @@ func (s *Sim) PrepareDemo(opts DemoOptions) *Demo {
 		s.UpdateResult(id, ResultUpdate{Status: o.status, At: now.Add(-20 * time.Minute), Failures: o.failures()})
 		d.count(o.status)
 	}
+	d.steps = append(d.steps, demoStep{at: 0, do: func() {
+		d.progress("before the scenario, 25 minutes ago: run of 'Offboard leavers' for 3 users; %s failed (%s: %s)",
+			d.userName(users[2].ID), "Remove all licenses for user", ReasonInheritedLicense)
+	}})
 
 	joinerUsers := append(ids(users[3:14]), mallory.ID)
 	d.scheduleRun(1*time.Second, "run 1 of 'Onboard new hires'", joiner.ID, ExecutionScheduled, joinerUsers, []demoOutcome{
@@ -161,20 +165,25 @@ func (d *Demo) scheduleRun(start time.Duration, name, wid, execType string, user
 	var run Run
 	d.steps = append(d.steps, demoStep{at: start, do: func() {
 		run = d.sim.StartRunWith(wid, RunSpec{ExecutionType: execType, Users: users})
-		d.progress("%s: %d users queued", name, len(users))
+		d.progress("%s: %s queued", name, plural(len(users), "user"))
 	}})
 	half := (len(users) + 1) / 2
-	d.steps = append(d.steps, demoStep{at: start + 2*time.Second, do: func() {
-		for _, id := range run.Results[:half] {
-			d.sim.SetResultStatus(id, StatusInProgress)
-		}
-		d.progress("%s: %d users in progress", name, half)
-	}}, demoStep{at: start + 3*time.Second, do: func() {
-		for _, id := range run.Results[half:] {
-			d.sim.SetResultStatus(id, StatusInProgress)
-		}
-		d.progress("%s: all %d users in progress", name, len(users))
-	}})
+	waves := [][2]int{{0, half}, {half, len(users)}}
+	if half == len(users) {
+		waves = waves[:1]
+	}
+	for w, b := range waves {
+		d.steps = append(d.steps, demoStep{at: start + time.Duration(2+w)*time.Second, do: func() {
+			for _, id := range run.Results[b[0]:b[1]] {
+				d.sim.SetResultStatus(id, StatusInProgress)
+			}
+			if w > 0 {
+				d.progress("%s: all %s in progress", name, plural(len(users), "user"))
+				return
+			}
+			d.progress("%s: %s in progress", name, plural(b[1]-b[0], "user"))
+		}})
+	}
 	for i, o := range outcomes {
 		d.count(o.status)
 		if o.status == StatusInProgress {
@@ -194,6 +203,9 @@ func (d *Demo) scheduleRun(start time.Duration, name, wid, execType string, user
 			line := fmt.Sprintf("%s: %s %s", name, d.userName(users[i]), o.status)
 			if o.task != "" {
 				line += fmt.Sprintf(" (%s: %s)", o.task, o.reason)
+			}
+			if statusEnum.render(o.status, false) != o.status {
+				line += " (an evolvable status: without 'Prefer: include-unknown-enum-members' Graph shows unknownFutureValue)"
 			}
 			d.progress("%s", line)
 		}})
@@ -275,4 +287,12 @@ func (d *Demo) CurlExample(baseURL string) string {
 // PlayDemo prepares the demo and plays it.
 func (s *Sim) PlayDemo(ctx context.Context, opts DemoOptions) (DemoSummary, error) {
 	return s.PrepareDemo(opts).Play(ctx)
+}
+
+// plural writes "1 user", "12 users".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -1,6 +1,9 @@
 package graphsim
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Processing statuses (lifecycleWorkflowProcessingStatus). Members after
 // StatusUnknownFutureValue are evolvable: Graph returns them only to requests that
@@ -118,7 +121,7 @@ func (e *enumType) render(v string, includeUnknown bool) string {
 		}
 		out = append(out, m)
 	}
-	if hidden {
+	if hidden && !slices.Contains(out, "unknownFutureValue") {
 		out = append(out, "unknownFutureValue")
 	}
 	return strings.Join(out, ",")

@@ -29,6 +29,8 @@ const (
 	FaultSlow
 )
 
+// String names the kind, for test output.
+// String names the kind, for test output.
 func (k FaultKind) String() string {
 	switch k {
 	case FaultThrottle:
