@@ -68,8 +68,16 @@ func (s *Sim) workflowResultsPage(wf *workflowRec, lr listReq[*resultRec], from 
 	f := lr.f
 	visible := func(r *resultRec) bool { return r.scheduled >= from && r.scheduled <= lr.asOf && f.match(r) }
 
+	// The first page picks how to read; later pages read the way their token says:
+	// Source 0 means every match sorted (any superset of the matches will do as
+	// candidates), otherwise a walk along that index.
 	src := s.pickIndex(wf, f, from)
-	if lr.keys != nil || src == idxActive {
+	tok := lr.env.tok
+	sorted := lr.keys != nil || src == idxActive
+	if tok != nil {
+		sorted = tok.Source == 0
+	}
+	if sorted {
 		if lr.keys == nil {
 			lr.keys = []orderKey[*resultRec]{byScheduledKey}
 		}
@@ -91,7 +99,6 @@ func (s *Sim) workflowResultsPage(wf *workflowRec, lr listReq[*resultRec], from 
 		return lr.sortedPage(matches, resultID)
 	}
 
-	tok := lr.env.tok
 	if tok != nil {
 		if len(tok.Keys) != 1 || tok.Source < idxScheduled || tok.Source > idxCompleted {
 			return nil, nil, errBadToken()

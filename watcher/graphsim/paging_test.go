@@ -246,3 +246,29 @@ func TestPagesKeepTheirFirstClock(t *testing.T) {
 		t.Errorf("second page has %d items, want 1", len(items))
 	}
 }
+
+func TestPagingKeepsItsReadingPlanWhenTheDataShifts(t *testing.T) {
+	f := newFixture(t, graphsim.Options{PageSize: 2})
+	wf := f.sim.AddWorkflow(graphsim.Workflow{})
+	now := f.clock.Now()
+	users := f.sim.AddUsers(17)
+	recent := f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-10 * time.Minute),
+		Users: []string{users[0].ID, users[1].ID, users[2].ID}})
+	// Finished results in the same range make the active set the cheaper read.
+	f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-20 * time.Minute), Status: graphsim.StatusCompleted,
+		Users: []string{users[13].ID, users[14].ID, users[15].ID, users[16].ID}})
+	notFinal := "processingStatus ne 'completed' and processingStatus ne 'completedWithErrors' and " +
+		"processingStatus ne 'failed' and processingStatus ne 'canceled' and scheduledDateTime ge " + ts(now.Add(-time.Hour))
+	first := f.get(t, q(lcw+"/"+wf.ID+"/userProcessingResults", "$filter", notFinal))
+	mustStatus(t, first, http.StatusOK)
+	// Ten more results that are not final but older than the filter's range: the set
+	// of active results is now larger than the time range the filter allows.
+	for _, u := range users[3:13] {
+		f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-2 * time.Hour), Users: []string{u.ID}})
+	}
+	rest, _ := f.followAll(t, first.body["@odata.nextLink"].(string))
+	got := len(first.list()) + len(rest)
+	if got != len(recent.Results) {
+		t.Errorf("listed %d results, want %d", got, len(recent.Results))
+	}
+}
