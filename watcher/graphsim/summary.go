@@ -2,6 +2,7 @@ package graphsim
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,9 +68,9 @@ func (s *Sim) runSummary(x *exchange) ([]byte, *apiError) {
 		totalTasks += r.totalTasks
 		totalUsers += r.totalUser
 	}
-	return summaryBody(x, "microsoft.graph.identityGovernance.runSummary",
-		"failedRuns", failedRuns, "failedTasks", failedTasks, "successfulRuns", successfulRuns,
-		"totalRuns", totalRuns, "totalTasks", totalTasks, "totalUsers", totalUsers), nil
+	return summaryBody(x, "microsoft.graph.identityGovernance.runSummary", []counter{
+		{"failedRuns", failedRuns}, {"failedTasks", failedTasks}, {"successfulRuns", successfulRuns},
+		{"totalRuns", totalRuns}, {"totalTasks", totalTasks}, {"totalUsers", totalUsers}}), nil
 }
 
 func (s *Sim) resultSummary(x *exchange) ([]byte, *apiError) {
@@ -97,19 +98,26 @@ func (s *Sim) resultSummary(x *exchange) ([]byte, *apiError) {
 		failedTasks += r.failedTasks
 		totalTasks += r.totalTasks
 	}
-	return summaryBody(x, "microsoft.graph.identityGovernance.userSummary",
-		"failedTasks", failedTasks, "failedUsers", failedUsers, "successfulUsers", successfulUsers,
-		"totalTasks", totalTasks, "totalUsers", totalUsers), nil
+	return summaryBody(x, "microsoft.graph.identityGovernance.userSummary", []counter{
+		{"failedTasks", failedTasks}, {"failedUsers", failedUsers}, {"successfulUsers", successfulUsers},
+		{"totalTasks", totalTasks}, {"totalUsers", totalUsers}}), nil
 }
 
-// summaryBody writes a complex-type response from name/count pairs.
-func summaryBody(x *exchange, typ string, pairs ...any) []byte {
+// counter is one property of a summary.
+type counter struct {
+	name string
+	n    int
+}
+
+// summaryBody writes a summary (a complex type) with its @odata.context.
+func summaryBody(x *exchange, typ string, counters []counter) []byte {
 	b := []byte(`{"@odata.context":`)
 	b = appendJSONString(b, x.baseURL()+"/$metadata#"+typ)
-	for i := 0; i+1 < len(pairs); i += 2 {
+	for _, c := range counters {
 		b = append(b, ',')
-		b = appendJSONString(b, pairs[i].(string))
-		b = fmt.Appendf(b, ":%d", pairs[i+1].(int))
+		b = appendJSONString(b, c.name)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(c.n), 10)
 	}
 	return append(b, '}')
 }
