@@ -60,7 +60,8 @@
 //
 // # Scenarios
 //
-// The Go API builds the tenant and moves it along: AddUser, AddWorkflow, StartRun,
+// The Go API builds the tenant and moves it along: AddUser, AddWorkflow,
+// NewWorkflowVersion, StartRun/StartRunWith (results can be created already failed),
 // SetResultStatus/UpdateResult (task results and the run follow), SetUserAccess
 // (403/404 users), GenerateHistory (hundreds of thousands of completed results in
 // about a second), InjectFault and ThrottleFor (429 with fractional Retry-After, 503,

@@ -209,8 +209,18 @@ func (s *Sim) AddWorkflow(w Workflow) Workflow {
 		version: w.Version, isEnabled: !w.Disabled, isSchedulingEnabled: !w.Disabled && !w.SchedulingDisabled,
 		created: toStamp(w.CreatedAt), modified: toStamp(w.CreatedAt),
 		tasks: make(map[int][]*taskRec), runByID: make(map[string]*runRec)}
-	tasks := make([]Task, len(w.Tasks))
-	for i, t := range w.Tasks {
+	w.Tasks = s.setTasks(rec, w.Version, w.Tasks)
+	s.workflows = append(s.workflows, rec)
+	s.wfByID[w.ID] = rec
+	return w
+}
+
+// setTasks records the tasks of one version of a workflow, filling ids, sequence
+// numbers and categories, and returns them as filled.
+func (s *Sim) setTasks(rec *workflowRec, version int, in []Task) []Task {
+	tasks := make([]Task, len(in))
+	recs := make([]*taskRec, len(in))
+	for i, t := range in {
 		if t.ID == "" {
 			t.ID = s.newGUID()
 		}
@@ -218,17 +228,35 @@ func (s *Sim) AddWorkflow(w Workflow) Workflow {
 			t.ExecutionSequence = i + 1
 		}
 		if t.Category == "" {
-			t.Category = w.Category
+			t.Category = rec.category
 		}
 		tasks[i] = t
-		rec.tasks[w.Version] = append(rec.tasks[w.Version], &taskRec{id: t.ID, displayName: t.DisplayName,
-			description: t.Description, category: t.Category, definitionID: t.TaskDefinitionID,
-			seq: t.ExecutionSequence, continueOnError: t.ContinueOnError, isEnabled: true})
+		recs[i] = &taskRec{id: t.ID, displayName: t.DisplayName, description: t.Description, category: t.Category,
+			definitionID: t.TaskDefinitionID, seq: t.ExecutionSequence, continueOnError: t.ContinueOnError, isEnabled: true}
 	}
-	w.Tasks = tasks
-	s.workflows = append(s.workflows, rec)
-	s.wfByID[w.ID] = rec
-	return w
+	rec.tasks[version] = recs
+	return tasks
+}
+
+// NewWorkflowVersion saves a new version of a workflow with these tasks (nil keeps the
+// current ones), as editing a workflow's tasks in the admin center does: version and
+// lastModifiedDateTime change, runs started from now on use the new version, and
+// existing results keep theirs. It returns the workflow as it now is.
+func (s *Sim) NewWorkflowVersion(workflowID string, tasks []Task) Workflow {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.mustWorkflow(workflowID)
+	if tasks == nil {
+		for _, t := range rec.tasks[rec.version] {
+			tasks = append(tasks, Task{DisplayName: t.displayName, Description: t.description, Category: t.category,
+				TaskDefinitionID: t.definitionID, ExecutionSequence: t.seq, ContinueOnError: t.continueOnError})
+		}
+	}
+	rec.version++
+	rec.modified = s.stampNow()
+	return Workflow{ID: rec.id, DisplayName: rec.displayName, Description: rec.description, Category: rec.category,
+		Version: rec.version, Tasks: s.setTasks(rec, rec.version, tasks), Disabled: !rec.isEnabled,
+		SchedulingDisabled: rec.isEnabled && !rec.isSchedulingEnabled, CreatedAt: rec.created.Time()}
 }
 
 // StartRun starts a scheduled run of a workflow for users, now; every result starts

@@ -225,3 +225,30 @@ func TestRunCreatedFailed(t *testing.T) {
 		t.Errorf("run = %+v", run)
 	}
 }
+
+func TestNewWorkflowVersion(t *testing.T) {
+	f := newFixture(t, graphsim.Options{})
+	users := f.sim.AddUsers(2)
+	wf := f.sim.AddWorkflow(graphsim.Workflow{DisplayName: "Offboard", Category: graphsim.CategoryLeaver})
+	old := f.sim.StartRun(wf.ID, users[0].ID)
+	f.clock.Advance(time.Hour)
+	v2 := f.sim.NewWorkflowVersion(wf.ID, append(graphsim.LeaverTasks(), graphsim.Task{DisplayName: "Delete user"}))
+	if v2.Version != 2 || len(v2.Tasks) != 5 || v2.Tasks[4].ExecutionSequence != 5 {
+		t.Fatalf("new version = %+v", v2)
+	}
+	got := f.get(t, lcw+"/"+wf.ID)
+	if got.body["version"] != 2.0 || got.body["lastModifiedDateTime"] != ts(f.clock.Now()) {
+		t.Errorf("workflow after a new version: %s", got.raw)
+	}
+	fresh := f.sim.StartRun(wf.ID, users[1].ID)
+	for _, c := range []struct {
+		id      string
+		version float64
+		tasks   int
+	}{{old.Results[0], 1, 4}, {fresh.Results[0], 2, 5}} {
+		r := f.get(t, lcw+"/"+wf.ID+"/userProcessingResults/"+c.id)
+		if r.body["workflowVersion"] != c.version || r.body["totalTasksCount"] != float64(c.tasks) {
+			t.Errorf("result %s: version %v with %v tasks, want %v with %d", c.id, r.body["workflowVersion"], r.body["totalTasksCount"], c.version, c.tasks)
+		}
+	}
+}
