@@ -220,6 +220,7 @@ func (l *lockedBuffer) String() string {
 }
 
 func TestVersionCommand(t *testing.T) {
+	t.Parallel()
 	for _, arg := range []string{"version", "--version"} {
 		code, out, _ := runBinary(t, baseEnv(t), arg)
 		if code != 0 {
@@ -236,6 +237,7 @@ func TestVersionCommand(t *testing.T) {
 // TestHelpCommand: help lists every setting, and never a value, even of a secret set in
 // the environment.
 func TestHelpCommand(t *testing.T) {
+	t.Parallel()
 	env := baseEnv(t)
 	env["LCW_SLACK_TOKEN"] = "xoxb-HELPS3CR3T"
 	env["LCW_WEBHOOK_SECRET"] = "whsec_HELPS3CR3T"
@@ -259,6 +261,7 @@ func TestHelpCommand(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
@@ -289,6 +292,7 @@ func TestUsageErrors(t *testing.T) {
 // TestBadConfigExits2: every command that reads the configuration refuses a bad one
 // before starting anything, one line per bad variable, naming it.
 func TestBadConfigExits2(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"run", "watch", "notify", "demo", "check"} {
 		t.Run(cmd, func(t *testing.T) {
 			env := baseEnv(t)
@@ -320,6 +324,7 @@ func TestBadConfigExits2(t *testing.T) {
 }
 
 func TestNoDestinationExits2(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"run", "notify"} {
 		code, _, errOut := runBinary(t, baseEnv(t), cmd)
 		if code != 2 || !strings.Contains(errOut, "no destination configured") {
@@ -331,6 +336,7 @@ func TestNoDestinationExits2(t *testing.T) {
 // TestDemo: the demo needs nothing, ends by itself, prints every notification it
 // expected, and says so.
 func TestDemo(t *testing.T) {
+	t.Parallel()
 	env := baseEnv(t)
 	delete(env, "LCW_DATA_DIR") // a temporary store of its own
 	delete(env, "LCW_HTTP_ADDR")
@@ -366,6 +372,7 @@ func TestDemo(t *testing.T) {
 
 // TestDemoInterrupted: Ctrl-C ends the demo early and cleanly.
 func TestDemoInterrupted(t *testing.T) {
+	t.Parallel()
 	env := baseEnv(t)
 	p := start(t, env, "demo")
 	eventually(t, 20*time.Second, "the scenario to start", func() bool {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,6 +97,7 @@ func noSecrets(t *testing.T, where, s string) {
 // Slack posts one message for a failure, exactly one across a restart, serves health and
 // metrics, and stops cleanly on SIGTERM. No secret reaches its logs or metrics.
 func TestRunDeliversAndShutsDownCleanly(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	wf := w.sim.AddWorkflow(graphsim.Workflow{DisplayName: "Onboard new hires", Category: graphsim.CategoryJoiner})
 
@@ -173,6 +176,7 @@ func TestRunDeliversAndShutsDownCleanly(t *testing.T) {
 // TestRunSplit: a watcher and a notifier as separate processes on one NATS server (the
 // first's embedded server, listening on loopback) deliver a failure once.
 func TestRunSplit(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	wf := w.sim.AddWorkflow(graphsim.Workflow{DisplayName: "Offboard leavers", Category: graphsim.CategoryLeaver})
 
@@ -217,6 +221,7 @@ func TestRunSplit(t *testing.T) {
 
 // TestCheck: one line per check, exit 0 when all pass, 1 with a line saying what failed.
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.sim.AddWorkflow(graphsim.Workflow{DisplayName: "Onboard new hires"})
 
@@ -244,4 +249,78 @@ func TestCheck(t *testing.T) {
 		}
 	}
 	noSecrets(t, "check's output", out+errOut)
+}
+
+// TestShutdownLetsPostsInFlightFinish: SIGTERM while a post waits out Slack's
+// Retry-After does not cut it short: the message goes out, then the process exits 0.
+func TestShutdownLetsPostsInFlightFinish(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	wf := w.sim.AddWorkflow(graphsim.Workflow{DisplayName: "Onboard new hires"})
+	w.slack.FailNextPosts(1, notifytest.Fault{Status: 429, RetryAfter: "3"})
+
+	p := start(t, w.env, "run")
+	base := "http://" + p.httpAddr()
+	eventually(t, 20*time.Second, "/readyz to answer 200", func() bool {
+		code, _ := get(t, base+"/readyz")
+		return code == 200
+	})
+	w.failOne(t, wf)
+	eventually(t, 20*time.Second, "the first, rate-limited post", func() bool { return w.slack.Stats().RateLimited+w.slack.Stats().Posts >= 1 })
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(20 * time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM, want 0", code)
+	}
+	if n := len(w.slack.Messages()); n != 1 {
+		t.Errorf("Slack got %d messages, want the one in flight at SIGTERM", n)
+	}
+	if v := w.slack.Stats().Violations; v != 0 {
+		t.Errorf("%d posts inside Slack's Retry-After window", v)
+	}
+}
+
+// TestDemoWithSlack: with Slack configured, the demo also posts there, every expected
+// notification.
+func TestDemoWithSlack(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	env := baseEnv(t)
+	delete(env, "LCW_HTTP_ADDR")
+	for _, k := range []string{"LCW_SLACK_TOKEN", "LCW_SLACK_CHANNEL", "LCW_SLACK_API_URL"} {
+		env[k] = w.env[k]
+	}
+	code, out, errOut := runBinary(t, env, "demo", "-speed", "6")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	var want, console, slack int
+	for _, l := range strings.Split(out, "\n") {
+		if _, err := fmt.Sscanf(l, "Notifications: %d expected, %d delivered to console, %d delivered to slack.", &want, &console, &slack); err == nil {
+			break
+		}
+	}
+	if want == 0 || console != want || slack != want {
+		t.Errorf("expected %d, console %d, slack %d; want all equal:\n%s", want, console, slack, out)
+	}
+	if len(w.slack.Messages()) == 0 {
+		t.Error("the fake Slack got no message")
+	}
+	noSecrets(t, "the demo's output", out+errOut)
+}
+
+// TestHTTPAddrInUse: a taken LCW_HTTP_ADDR fails the start with exit 1 and says so.
+func TestHTTPAddrInUse(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	env := baseEnv(t)
+	env["LCW_HTTP_ADDR"] = l.Addr().String()
+	env["LCW_CONSOLE"] = "true"
+	code, _, errOut := runBinary(t, env, "notify")
+	if code != 1 || !strings.Contains(errOut, "LCW_HTTP_ADDR") || !strings.Contains(errOut, "address already in use") {
+		t.Errorf("exit %d, stderr %q; want 1 and the address in use", code, errOut)
+	}
 }
