@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lcwnotify/lcwnotify/cmd/internal/natsembed"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/notify/notifytest"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// natsAt starts a NATS server with JetStream on addr, storing in dir.
+func natsAt(t *testing.T, addr, dir string) *natsembed.Server {
+	t.Helper()
+	s, err := natsembed.Start(context.Background(), natsembed.Options{Dir: dir, Listen: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+// TestExternalNATSOutage: a notifier started before its NATS server waits for it
+// (unready, not failed), delivers once it is up, goes unready while NATS restarts and
+// comes back by itself.
+func TestExternalNATSOutage(t *testing.T) {
+	t.Parallel()
+	addr, store := freeAddr(t), t.TempDir()
+	env := baseEnv(t)
+	delete(env, "LCW_DATA_DIR")
+	env["LCW_NATS_URL"] = "nats://" + addr
+	env["LCW_CONSOLE"] = "true"
+	p := start(t, env, "notify")
+	base := "http://" + p.httpAddr()
+
+	code, body := get(t, base+"/readyz")
+	if code != 503 || !strings.Contains(body, `"nats":"NATS connection is`) {
+		t.Errorf("/readyz with NATS down = %d %s, want 503 naming nats", code, body)
+	}
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz with NATS down = %d, want 200: an outage elsewhere must not get the process restarted", code)
+	}
+
+	srv := natsAt(t, addr, store)
+	eventually(t, 30*time.Second, "readiness once NATS is up", func() bool {
+		code, _ := get(t, base+"/readyz")
+		return code == 200
+	})
+	nc, err := nats.Connect("nats://"+addr, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ev, err := notifytest.Event(notifytest.Result{ResultID: "upr-outage", UserName: "Adele Vance", UPN: "adele@contoso.example",
+		Tasks: []events.TaskResult{notifytest.FailedTask("Enable user account", "Insufficient privileges")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := notifytest.Publish(ctx, js, "LCW", "lcw", ev); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the notification on stdout", func() bool {
+		return strings.Contains(p.stdout.String(), "Adele Vance")
+	})
+
+	srv.Shutdown()
+	eventually(t, 20*time.Second, "unreadiness while NATS is down", func() bool {
+		code, _ := get(t, base+"/readyz")
+		return code == 503
+	})
+	natsAt(t, addr, store)
+	eventually(t, 30*time.Second, "readiness after NATS came back", func() bool {
+		code, _ := get(t, base+"/readyz")
+		return code == 200
+	})
+	if n := strings.Count(p.stdout.String(), "Adele Vance ("); n != 1 {
+		t.Errorf("the notification was printed %d times, want 1", n)
+	}
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(20 * time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM, want 0", code)
+	}
+}
