@@ -3,7 +3,6 @@ package notifytest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -42,10 +41,8 @@ type Harness struct {
 
 // Suite settings: short timers so a test takes seconds.
 const (
-	suiteStream  = "LCWT"
-	suitePrefix  = "lcwt"
-	suiteAckWait = time.Second
-	suiteWait    = 20 * time.Second
+	suiteStream = "LCWT"
+	suitePrefix = "lcwt"
 )
 
 // TestSink runs the contract every notify.Sink must meet, against a real nats-server, a
@@ -59,7 +56,7 @@ func TestSink(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		defer stop()
 		e.eventually("every event delivered", func() bool { return e.allCounted(evs, 1) })
 		e.eventually("consumer drained", e.drained)
-		time.Sleep(suiteAckWait * 3 / 2)
+		time.Sleep(AckWait * 3 / 2)
 		for _, ev := range evs {
 			if got := e.h.Count(ev); got != 1 {
 				t.Errorf("event %s delivered %d times, want 1", ev.ID, got)
@@ -109,7 +106,7 @@ func TestSink(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		e.publish(evs...)
 		stop := e.run(e.js, e.newSink(e.js))
 		defer stop()
-		time.Sleep(suiteAckWait)
+		time.Sleep(AckWait)
 		for _, ev := range evs {
 			if got := e.h.Count(ev); got != 0 {
 				t.Fatalf("event %s delivered %d times during the outage", ev.ID, got)
@@ -143,7 +140,7 @@ func TestSink(t *testing.T, newHarness func(t *testing.T) *Harness) {
 		}
 		e.h.Reject(false)
 		e.eventually("consumer settled", e.drained)
-		time.Sleep(suiteAckWait * 3 / 2)
+		time.Sleep(AckWait * 3 / 2)
 		if info := e.consumer(sink.Name()); info.NumRedelivered != 0 {
 			t.Errorf("consumer redelivered %d messages after a permanent error, want 0", info.NumRedelivered)
 		}
@@ -159,15 +156,16 @@ type env struct {
 	srv  *eventstest.Server
 	js   jetstream.JetStream
 	h    *Harness
-	logs *syncBuffer
+	logs *Buffer
 	log  *slog.Logger
 	name string
 }
 
 func newEnv(t *testing.T, newHarness func(t *testing.T) *Harness) *env {
+	t.Parallel()
 	srv := eventstest.Start(t)
 	_, js := srv.Connect(t)
-	logs := &syncBuffer{}
+	logs := &Buffer{}
 	e := &env{t: t, srv: srv, js: js, h: newHarness(t), logs: logs,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	t.Cleanup(e.checkSecrets)
@@ -209,38 +207,11 @@ func (e *env) publish(evs ...*events.Event) {
 
 // run starts a Dispatcher for sink on js, as one process would, and returns a function
 // that stops it and waits.
-func (e *env) run(js jetstream.JetStream, sink notify.Sink) (stop func()) {
+func (e *env) run(js jetstream.JetStream, sink notify.Sink) (stop func() time.Duration) {
 	e.t.Helper()
-	d, err := notify.NewDispatcher(context.Background(), notify.DispatcherOptions{
-		JS: js, Stream: suiteStream, Prefix: suitePrefix,
-		Statuses:      []string{"failed", "completedWithErrors"},
-		Sink:          sink,
-		AckWait:       suiteAckWait,
-		MinBackoff:    50 * time.Millisecond,
-		MaxBackoff:    400 * time.Millisecond,
-		ShutdownGrace: 2 * time.Second,
-		Logger:        e.log,
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = d.Run(ctx)
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case <-done:
-			case <-time.After(suiteWait):
-				e.t.Errorf("dispatcher did not stop within %s", suiteWait)
-			}
-		})
-	}
+	o := DispatcherOptions(js, suiteStream, suitePrefix, sink)
+	o.Logger = e.log
+	return RunDispatcher(e.t, o)
 }
 
 // crashThenRecover runs a process that dies right after its first delivery succeeds (or,
@@ -253,7 +224,7 @@ func (e *env) crashThenRecover(always bool) {
 	stopA := e.run(js, &crashAfter{Sink: e.newSink(js), crash: func() { nc.Close(); close(crashed) }, always: always})
 	select {
 	case <-crashed:
-	case <-time.After(suiteWait):
+	case <-time.After(WaitFor):
 		e.t.Fatal("the first process never delivered")
 	}
 	stopA()
@@ -264,13 +235,7 @@ func (e *env) crashThenRecover(always bool) {
 
 func (e *env) eventually(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(suiteWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("not within %s: %s", suiteWait, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	Eventually(e.t, what, cond)
 }
 
 func (e *env) allCounted(evs []*events.Event, atLeast int) bool {
@@ -297,44 +262,31 @@ func (e *env) checkCount(ev *events.Event) {
 
 func (e *env) consumer(name string) *jetstream.ConsumerInfo {
 	e.t.Helper()
-	c, err := e.js.Consumer(context.Background(), suiteStream, notify.ConsumerName(suiteStream, name))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	info, err := c.Info(context.Background())
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return info
+	return ConsumerInfo(e.t, e.js, suiteStream, name)
 }
 
 // drained reports that the sink's consumer has nothing left: all delivered, all settled.
 func (e *env) drained() bool {
-	info := e.consumer(e.name)
-	return info.NumPending == 0 && info.NumAckPending == 0
+	return Drained(e.t, e.js, suiteStream, e.name)()
 }
 
 func (e *env) deadLetter(sink string) notify.DeadLetter {
 	e.t.Helper()
-	s, err := e.js.Stream(context.Background(), suiteStream)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var raw *jetstream.RawStreamMsg
+	var dls []notify.DeadLetter
+	var raws [][]byte
 	e.eventually("a dead letter", func() bool {
-		raw, err = s.GetLastMsgForSubject(context.Background(), events.DeadLetterSubject(suitePrefix, sink))
-		return err == nil
+		dls, raws = DeadLetters(e.t, e.js, suiteStream, suitePrefix, sink)
+		return len(dls) > 0
 	})
-	var dl notify.DeadLetter
-	if err := json.Unmarshal(raw.Data, &dl); err != nil {
-		e.t.Fatalf("dead letter is not JSON: %v", err)
+	if len(dls) != 1 {
+		e.t.Errorf("%d dead letters, want 1", len(dls))
 	}
 	for _, sec := range e.h.Secrets {
-		if sec != "" && bytes.Contains(raw.Data, []byte(sec)) {
+		if sec != "" && bytes.Contains(raws[0], []byte(sec)) {
 			e.t.Errorf("dead letter contains a secret")
 		}
 	}
-	return dl
+	return dls[0]
 }
 
 func (e *env) checkSecrets() {
@@ -361,21 +313,4 @@ func (c *crashAfter) Deliver(ctx context.Context, ev *events.Event) error {
 		c.once.Do(c.crash)
 	}
 	return err
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -25,8 +25,8 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 		slackError(w, "invalid_form_data")
 		return
 	}
-	f, faulty := s.fault(&s.posts)
-	if faulty && applyFault(w, f, false) {
+	answered, lose := s.refuse(w, r.FormValue("channel"), false)
+	if answered {
 		return
 	}
 	switch tok := bearer(r); {
@@ -50,7 +50,6 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-
 	s.mu.Lock()
 	id, ok := s.resolve(r.FormValue("channel"))
 	if !ok {
@@ -73,8 +72,7 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	ts := s.record(Message{Channel: id, Text: text, Blocks: blocks, Metadata: md}, c, now)
 	s.mu.Unlock()
-
-	if faulty && f.LoseResponse {
+	if lose {
 		dropConnection(w)
 		return
 	}
@@ -84,6 +82,42 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// refuse answers a post that arrives inside its channel's Retry-After window (counting a
+// violation), or one an injected fault refuses; a 429 fault opens a window as Slack's do.
+// It reports whether it answered, and whether the request is to lose its response.
+func (s *Slack) refuse(w http.ResponseWriter, channel string, webhook bool) (answered, lose bool) {
+	f, faulty := s.fault(&s.posts)
+	s.mu.Lock()
+	id, ok := WebhookChannel, true
+	if !webhook {
+		id, ok = s.resolve(channel)
+	}
+	now := time.Now()
+	if ok {
+		c := s.channel(id)
+		if now.Before(c.limitedUntil) {
+			s.stats.Violations++
+			s.stats.RateLimited++
+			secs := retrySeconds(c.limitedUntil.Sub(now))
+			s.mu.Unlock()
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			w.WriteHeader(http.StatusTooManyRequests)
+			return true, false
+		}
+		if faulty && f.Status == http.StatusTooManyRequests {
+			s.stats.RateLimited++
+			if secs, err := strconv.Atoi(f.RetryAfter); err == nil {
+				c.limitedUntil = now.Add(time.Duration(secs) * time.Second)
+			}
+		}
+	}
+	s.mu.Unlock()
+	if faulty && f.LoseResponse {
+		return false, true
+	}
+	return faulty && applyFault(w, f, webhook), false
+}
+
 func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
 	s.count(true)
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -91,8 +125,8 @@ func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	f, faulty := s.fault(&s.posts)
-	if faulty && applyFault(w, f, true) {
+	answered, lose := s.refuse(w, "", true)
+	if answered {
 		return
 	}
 	var msg struct {
@@ -122,7 +156,7 @@ func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(Message{Channel: WebhookChannel, Text: msg.Text, Blocks: msg.Blocks, Webhook: true}, c, now)
 	s.mu.Unlock()
-	if faulty && f.LoseResponse {
+	if lose {
 		dropConnection(w)
 		return
 	}

@@ -35,6 +35,8 @@ type channel struct {
 	target string // the channel as configured, or "webhook"
 	kind   string // metric label: default, route or webhook
 	log    *slog.Logger
+	// paceKey names the channel's pace, shared with other replicas, in the ledger.
+	paceKey string
 
 	mu        sync.Mutex
 	queue     []*item

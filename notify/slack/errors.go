@@ -75,17 +75,21 @@ func (n *Notifier) classify(err error, op string) outcome {
 	wrap := func(format string, args ...any) error {
 		return fmt.Errorf("slack %s: "+format, append([]any{op}, args...)...)
 	}
+	limited := func(after time.Duration) outcome {
+		e := &notify.Error{Err: wrap("rate limited: %w", red), Reason: "rate_limited", RetryAfter: after}
+		return outcome{err: e, limited: true, retryAfter: after, definite: true}
+	}
 	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
-		return outcome{err: notify.Retryable(wrap("%w", red), rl.RetryAfter), limited: true, retryAfter: rl.RetryAfter, definite: true}
+		return limited(rl.RetryAfter)
 	}
 	if _, ok := errors.AsType[*strconv.NumError](err); ok {
-		// slack-go fails to read a Retry-After given as a date.
-		return outcome{err: notify.Retryable(wrap("rate limited: %w", red), n.cfg.DefaultRetryAfter), limited: true, retryAfter: n.cfg.DefaultRetryAfter, definite: true}
+		// slack-go fails to read a Retry-After given as a date: wait the default.
+		return limited(n.cfg.DefaultRetryAfter)
 	}
 	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
 		switch {
 		case sc.Code == http.StatusTooManyRequests:
-			return outcome{err: notify.Retryable(wrap("%w", red), n.cfg.DefaultRetryAfter), limited: true, retryAfter: n.cfg.DefaultRetryAfter, definite: true}
+			return limited(n.cfg.DefaultRetryAfter)
 		case sc.Code >= 500:
 			return outcome{err: notify.Retryable(wrap("%w", red), 0)}
 		case sc.Code == http.StatusRequestTimeout:
@@ -103,7 +107,7 @@ func (n *Notifier) classify(err error, op string) outcome {
 			return outcome{err: notify.Permanent(wrap("%s (%s)", hint, code), code), definite: true, messageOnly: messageCodes[code]}
 		}
 		if code == "ratelimited" {
-			return outcome{err: notify.Retryable(wrap("%s", code), n.cfg.DefaultRetryAfter), limited: true, retryAfter: n.cfg.DefaultRetryAfter, definite: true}
+			return limited(n.cfg.DefaultRetryAfter)
 		}
 		// fatal_error, internal_error, service_unavailable, request_timeout and codes
 		// Slack adds later: Slack answered, so nothing was posted, and it may pass.

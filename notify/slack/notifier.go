@@ -134,7 +134,7 @@ func (n *Notifier) channel(target, kind string) *channel {
 	defer n.mu.Unlock()
 	c, ok := n.channels[target]
 	if !ok {
-		c = &channel{n: n, target: target, kind: kind, log: n.log.With("channel", target)}
+		c = &channel{n: n, target: target, kind: kind, log: n.log.With("channel", target), paceKey: paceKey(target)}
 		if isChannelID(target) {
 			c.id = target
 		}

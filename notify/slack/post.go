@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -104,11 +105,16 @@ func (c *channel) fail(items []*item, err error, definite bool) {
 // and only while this process's lease covers the call.
 func (c *channel) post(ctx context.Context, m message, meta slack.SlackMetadata) (string, outcome, error) {
 	cfg := &c.n.cfg
+	l := c.n.ledger
 	for {
 		if err := c.pace(ctx); err != nil {
 			return "", outcome{definite: true}, err
 		}
-		until, err := c.n.ledger.lease(ctx, cfg.CallTimeout+cfg.leaseMargin())
+		slot, err := l.turn(ctx, c.paceKey, cfg.Interval+cfg.CallTimeout)
+		if err != nil {
+			return "", outcome{definite: true}, retryable(err)
+		}
+		until, err := l.lease(ctx, cfg.CallTimeout+cfg.leaseMargin())
 		if err != nil {
 			return "", outcome{definite: true}, notify.Retryable(err, 0)
 		}
@@ -119,20 +125,46 @@ func (c *channel) post(ctx context.Context, m message, meta slack.SlackMetadata)
 		cctx, cancel := context.WithDeadline(ctx, deadline)
 		chID, ts, err := c.n.dest.post(cctx, c.ref(), m, meta)
 		cancel()
-		c.holdOff(cfg.Interval)
-		if err == nil {
+
+		o := outcome{}
+		if err != nil {
+			o = c.n.classify(err, c.op())
+		}
+		wait := cfg.Interval
+		if o.limited {
+			wait = max(wait, o.retryAfter)
+		}
+		c.holdOff(wait)
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		if o.limited {
+			err = l.paceBack(sctx, c.paceKey, time.Now().Add(wait))
+		} else {
+			err = l.paceNext(sctx, c.paceKey, time.Now().Add(wait), slot)
+		}
+		scancel()
+		if err != nil {
+			c.log.Warn("cannot share the channel's pace with other replicas", "error", err)
+		}
+		switch {
+		case o.err == nil:
 			c.learn(ctx, chID)
 			cfg.Metrics.SlackMessage(c.kind)
 			return ts, outcome{}, nil
-		}
-		o := c.n.classify(err, c.op())
-		if !o.limited {
+		case !o.limited:
 			return "", o, o.err
 		}
 		cfg.Metrics.SlackRateLimited(o.retryAfter)
-		c.holdOff(o.retryAfter)
 		c.log.Warn("rate limited by Slack; waiting before posting again", "retry_after", o.retryAfter)
 	}
+}
+
+// retryable classifies an error that is not already classified, and leaves a
+// cancellation as it is.
+func retryable(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return notify.Retryable(err, 0)
 }
 
 func (c *channel) op() string {

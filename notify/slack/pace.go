@@ -1,0 +1,110 @@
+package slack
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Replicas that share a consumer post to the same channels. Slack's limits are per app
+// and channel, so the pace is shared too: the ledger keeps, per channel, the time before
+// which no replica may post (pace.<channel>), advanced by compare-and-set so that one
+// replica at a time takes each slot, and pushed back by any replica that receives a 429.
+
+// paceRecord is a channel's shared pace.
+type paceRecord struct {
+	Next  time.Time `json:"next"`
+	Owner string    `json:"owner,omitempty"`
+}
+
+func paceKey(target string) string {
+	sum := sha256.Sum256([]byte(target))
+	return "pace." + hex.EncodeToString(sum[:12])
+}
+
+func (l *ledger) readPace(ctx context.Context, key string) (paceRecord, uint64, error) {
+	var p paceRecord
+	e, err := l.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return p, 0, nil
+	}
+	if err != nil {
+		return p, 0, fmt.Errorf("read channel pace: %w", err)
+	}
+	_ = json.Unmarshal(e.Value(), &p) // unreadable: treat as free
+	return p, e.Revision(), nil
+}
+
+func (l *ledger) writePace(ctx context.Context, key string, p paceRecord, rev uint64) (uint64, error) {
+	b, _ := json.Marshal(p)
+	var n uint64
+	var err error
+	if rev == 0 {
+		n, err = l.kv.Create(ctx, key, b)
+	} else {
+		n, err = l.kv.Update(ctx, key, b, rev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return 0, errLost
+	}
+	if err != nil {
+		return 0, fmt.Errorf("write channel pace: %w", err)
+	}
+	return n, nil
+}
+
+// turn waits until any replica may post to the channel, then reserves the channel for
+// hold (the post and the pause after it) and returns the reservation's revision.
+func (l *ledger) turn(ctx context.Context, key string, hold time.Duration) (uint64, error) {
+	for {
+		p, rev, err := l.readPace(ctx, key)
+		if err != nil {
+			return 0, err
+		}
+		if wait := time.Until(p.Next); wait > 0 {
+			if err := sleep(ctx, wait); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		n, err := l.writePace(ctx, key, paceRecord{Next: time.Now().Add(hold), Owner: l.owner}, rev)
+		if errors.Is(err, errLost) {
+			continue // another replica took this slot
+		}
+		return n, err
+	}
+}
+
+// paceNext ends this replica's reservation: no post before next.
+func (l *ledger) paceNext(ctx context.Context, key string, next time.Time, rev uint64) error {
+	_, err := l.writePace(ctx, key, paceRecord{Next: next, Owner: l.owner}, rev)
+	if errors.Is(err, errLost) {
+		// A 429 seen by another replica moved it later; keep that.
+		return nil
+	}
+	return err
+}
+
+// paceBack keeps every replica off the channel until at least until, as a Retry-After
+// demands.
+func (l *ledger) paceBack(ctx context.Context, key string, until time.Time) error {
+	for {
+		p, rev, err := l.readPace(ctx, key)
+		if err != nil {
+			return err
+		}
+		if !p.Next.Before(until) {
+			return nil
+		}
+		_, err = l.writePace(ctx, key, paceRecord{Next: until, Owner: l.owner}, rev)
+		if !errors.Is(err, errLost) {
+			return err
+		}
+	}
+}

@@ -1,0 +1,322 @@
+package slack_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/events/eventstest"
+	"github.com/lcwnotify/lcwnotify/notify"
+	"github.com/lcwnotify/lcwnotify/notify/notifytest"
+	"github.com/lcwnotify/lcwnotify/notify/slack"
+)
+
+const (
+	stream = "LCW"
+	prefix = "lcw"
+)
+
+// env is a fake Slack, a real NATS server, metrics and captured logs.
+type env struct {
+	t    *testing.T
+	fake *notifytest.Slack
+	srv  *eventstest.Server
+	js   jetstream.JetStream
+	reg  *prometheus.Registry
+	m    *notify.Metrics
+	logs *notifytest.Buffer
+	log  *slog.Logger
+}
+
+func newEnv(t *testing.T, opts notifytest.SlackOptions) *env {
+	t.Parallel()
+	fake := notifytest.NewSlack(opts)
+	t.Cleanup(fake.Close)
+	srv := eventstest.Start(t)
+	_, js := srv.Connect(t)
+	reg := prometheus.NewRegistry()
+	logs := &notifytest.Buffer{}
+	e := &env{t: t, fake: fake, srv: srv, js: js, reg: reg, m: notify.NewMetrics(reg), logs: logs,
+		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	t.Cleanup(func() {
+		for _, secret := range []string{fake.Token(), fake.WebhookURL()} {
+			if strings.Contains(logs.String(), secret) {
+				t.Error("logs contain a secret")
+			}
+		}
+	})
+	return e
+}
+
+func (e *env) notifier(js jetstream.JetStream, cfg slack.Config) *slack.Notifier {
+	e.t.Helper()
+	cfg.Metrics = e.m
+	n, err := slack.New(context.Background(), cfg, js, stream, e.log)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+func (e *env) run(js jetstream.JetStream, sink notify.Sink) func() time.Duration {
+	o := notifytest.DispatcherOptions(js, stream, prefix, sink)
+	o.Metrics, o.Logger = e.m, e.log
+	return notifytest.RunDispatcher(e.t, o)
+}
+
+func (e *env) publish(evs ...*events.Event) {
+	e.t.Helper()
+	if err := notifytest.Publish(context.Background(), e.js, stream, prefix, evs...); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) drained() func() bool { return notifytest.Drained(e.t, e.js, stream, slack.Name) }
+
+func (e *env) burst(wf, name, who string, n int) []*events.Event {
+	e.t.Helper()
+	evs, err := notifytest.Burst(wf, name, who, n)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return evs
+}
+
+// checkOnce asserts every event's user is named in exactly one message.
+func (e *env) checkOnce(evs []*events.Event) {
+	e.t.Helper()
+	count := countByUser(e.fake)
+	for _, ev := range evs {
+		if got := count(ev); got != 1 {
+			e.t.Errorf("%s named in %d messages, want 1", ev.Data.User.DisplayName, got)
+		}
+	}
+}
+
+// checkPaced asserts no channel got two messages closer than interval and that the
+// fake never saw a post inside a Retry-After window.
+func (e *env) checkPaced(interval time.Duration) {
+	e.t.Helper()
+	last := map[string]time.Time{}
+	for _, m := range e.fake.Messages() {
+		if prev, ok := last[m.Channel]; ok && m.Received.Sub(prev) < interval {
+			e.t.Errorf("two messages to %s %v apart, want at least %v", m.Channel, m.Received.Sub(prev), interval)
+		}
+		last[m.Channel] = m.Received
+	}
+	if v := e.fake.Stats().Violations; v != 0 {
+		e.t.Errorf("%d posts inside a Retry-After window, want 0", v)
+	}
+}
+
+func TestBurstIsGroupedAndPaced(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	e := newEnv(t, notifytest.SlackOptions{Interval: interval})
+	evs := append(e.burst("wf-a", "Offboard contractors", "Contractor", 300), e.burst("wf-b", "Offboard employees", "Employee", 50)...)
+	cfg := testConfig(e.fake)
+	cfg.Interval = interval
+	e.run(e.js, e.notifier(e.js, cfg))
+	e.publish(evs...)
+	notifytest.Eventually(t, "all delivered", e.drained())
+
+	e.checkOnce(evs)
+	e.checkPaced(interval)
+	msgs := e.fake.Messages()
+	if len(msgs) > 5 {
+		t.Errorf("%d messages for a burst of 350, want at most 5", len(msgs))
+	}
+	if got := e.fake.Stats().RateLimited; got != 0 {
+		t.Errorf("Slack rate-limited %d posts, want 0: pacing should keep under the limit", got)
+	}
+	for _, m := range msgs {
+		if b, part, parts := m.Batch(); b == "" || part < 1 || part > parts {
+			t.Errorf("message metadata = %+v, want a batch and its part", m.Metadata)
+		}
+	}
+	if got := notifytest.Metric(t, e.reg, "lcwnotify_slack_messages_total", "channel_kind", "default"); got != float64(len(msgs)) {
+		t.Errorf("slack_messages_total{default} = %v, want %d", got, len(msgs))
+	}
+}
+
+// TestFirstEventIsPostedAtOnce paces the channel at one message a minute: an event for an
+// idle channel must not wait for that, and one that follows must be grouped, not lost.
+func TestFirstEventIsPostedAtOnce(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{Interval: -1})
+	cfg := testConfig(e.fake)
+	cfg.Interval = time.Minute
+	stop := e.run(e.js, e.notifier(e.js, cfg))
+	first, second := e.burst("wf-a", "Onboard", "First", 1), e.burst("wf-b", "Onboard", "Second", 1)
+	e.publish(first...)
+	notifytest.Eventually(t, "the first event posted without waiting for the pace", func() bool { return len(e.fake.Messages()) == 1 })
+	e.publish(second...)
+	time.Sleep(notifytest.AckWait)
+	if n := len(e.fake.Messages()); n != 1 {
+		t.Errorf("%d messages within a minute, want the second event held for the pace", n)
+	}
+	stop()
+	e.checkOnce(first)
+	if info := notifytest.ConsumerInfo(t, e.js, stream, slack.Name); info.NumPending+uint64(info.NumAckPending) != 1 {
+		t.Errorf("consumer holds %d pending and %d unacknowledged, want the second event kept", info.NumPending, info.NumAckPending)
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	tests := []struct {
+		name      string
+		fault     notifytest.Fault
+		wantWait  time.Duration
+		wantLimit float64
+	}{
+		{"Retry-After header", notifytest.Fault{Status: 429, RetryAfter: "1"}, time.Second, 1},
+		{"no Retry-After: the configured default", notifytest.Fault{Status: 429}, 700 * time.Millisecond, 0.7},
+		{"Retry-After as a date: the default", notifytest.Fault{Status: 429, RetryAfter: "Wed, 21 Oct 2015 07:28:00 GMT"}, 700 * time.Millisecond, 0.7},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+			cfg := testConfig(e.fake)
+			cfg.DefaultRetryAfter = 700 * time.Millisecond
+			e.run(e.js, e.notifier(e.js, cfg))
+			e.fake.FailNextPosts(1, tc.fault)
+			evs := e.burst("wf-a", "Offboard", "Limited", 3)
+			start := time.Now()
+			e.publish(evs...)
+			notifytest.Eventually(t, "all delivered", e.drained())
+			e.checkOnce(evs)
+			e.checkPaced(50 * time.Millisecond)
+			if first := e.fake.Messages()[0].Received.Sub(start); first < tc.wantWait {
+				t.Errorf("first message accepted %v after a 429, want at least %v", first, tc.wantWait)
+			}
+			if got := notifytest.Metric(t, e.reg, "lcwnotify_slack_rate_limited_seconds_total"); got != tc.wantLimit {
+				t.Errorf("slack_rate_limited_seconds_total = %v, want %v", got, tc.wantLimit)
+			}
+		})
+	}
+}
+
+func TestRateLimitStorm(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+	e.fake.FailPostsFor(2500*time.Millisecond, notifytest.Fault{Status: 429, RetryAfter: "1"})
+	e.run(e.js, e.notifier(e.js, testConfig(e.fake)))
+	evs := e.burst("wf-a", "Offboard", "Stormy", 40)
+	e.publish(evs...)
+	notifytest.Eventually(t, "all delivered after the storm", e.drained())
+	e.checkOnce(evs)
+	e.checkPaced(50 * time.Millisecond)
+	// One attempt per Retry-After window: about three during the storm.
+	if st := e.fake.Stats(); st.Posts > len(e.fake.Messages())+4 {
+		t.Errorf("%d posts for %d messages: kept sending while rate-limited", st.Posts, len(e.fake.Messages()))
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{Interval: -1})
+	routes, err := slack.ParseRoutes("leaver:C0LEAVERS1, wf-special:#special")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(e.fake)
+	cfg.Routes = routes
+	e.run(e.js, e.notifier(e.js, cfg))
+	joiner, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-j", Category: "joiner", ResultID: "r1", UserName: "Joiner"})
+	leaver, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-l", Category: "Leaver", ResultID: "r2", UserName: "Leaver"})
+	special, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-special", Category: "leaver", ResultID: "r3", UserName: "Special"})
+	e.publish(joiner, leaver, special)
+	notifytest.Eventually(t, "all delivered", e.drained())
+	want := map[string]string{"Joiner": "C0ALERTS01", "Leaver": "C0LEAVERS1", "Special": e.fake.ChannelID("special")}
+	for _, m := range e.fake.Messages() {
+		for user, ch := range want {
+			if strings.Contains(m.BlockText(), "*"+user+"*") && m.Channel != ch {
+				t.Errorf("%s's message went to %s, want %s", user, m.Channel, ch)
+			}
+		}
+	}
+	e.checkOnce([]*events.Event{joiner, leaver, special})
+	if got := notifytest.Metric(t, e.reg, "lcwnotify_slack_messages_total", "channel_kind", "route"); got != 2 {
+		t.Errorf("slack_messages_total{route} = %v, want 2", got)
+	}
+}
+
+func TestChannelErrorsDeadLetterOnlyTheirEvents(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{Interval: -1})
+	e.fake.SetChannelError("C0ARCHIVE1", "is_archived")
+	cfg := testConfig(e.fake)
+	cfg.Routes = map[string]string{"leaver": "C0ARCHIVE1"}
+	e.run(e.js, e.notifier(e.js, cfg))
+	ok, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-j", Category: "joiner", ResultID: "r1", UserName: "Fine"})
+	archived, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-l", Category: "leaver", ResultID: "r2", UserName: "Archived"})
+	e.publish(ok, archived)
+	notifytest.Eventually(t, "settled", e.drained())
+	dls, _ := notifytest.DeadLetters(t, e.js, stream, prefix, slack.Name)
+	if len(dls) != 1 || dls[0].EventID != archived.ID || dls[0].Reason != "is_archived" ||
+		!strings.Contains(dls[0].Error, "unarchive") {
+		t.Errorf("dead letters = %+v, want one is_archived record for %s saying what to fix", dls, archived.ID)
+	}
+	if !strings.Contains(e.logs.String(), "is_archived") {
+		t.Error("no error log names the cause")
+	}
+	e.checkOnce([]*events.Event{ok})
+}
+
+// TestReplicasShareTheWork runs two notifier processes on one consumer and ledger: every
+// event is posted once.
+func TestReplicasShareTheWork(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+	_, js2 := e.srv.Connect(t)
+	e.run(e.js, e.notifier(e.js, testConfig(e.fake)))
+	e.run(js2, e.notifier(js2, testConfig(e.fake)))
+	var evs []*events.Event
+	for i := range 5 {
+		evs = append(evs, e.burst("wf-"+string(rune('a'+i)), "Workflow", "Replica "+string(rune('A'+i)), 20)...)
+	}
+	e.publish(evs...)
+	notifytest.Eventually(t, "all delivered", e.drained())
+	e.checkOnce(evs)
+	if v := e.fake.Stats().Violations; v != 0 {
+		t.Errorf("%d posts inside a Retry-After window, want 0", v)
+	}
+}
+
+// TestNATSRestartLosesNothing restarts NATS while a burst is being posted.
+func TestNATSRestartLosesNothing(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{Interval: 200 * time.Millisecond})
+	cfg := testConfig(e.fake)
+	cfg.Interval = 200 * time.Millisecond
+	e.run(e.js, e.notifier(e.js, cfg))
+	var evs []*events.Event
+	for i := range 4 {
+		evs = append(evs, e.burst("wf-"+string(rune('a'+i)), "Workflow", "Restart "+string(rune('A'+i)), 10)...)
+	}
+	e.publish(evs[:20]...)
+	notifytest.Eventually(t, "posting started", func() bool { return len(e.fake.Messages()) > 0 })
+	e.srv.Restart()
+	e.publish(evs[20:]...)
+	notifytest.Eventually(t, "all delivered", e.drained())
+	e.checkOnce(evs)
+}
+
+func TestSecretsStayOutOfErrors(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{})
+	hook := e.fake.WebhookURL()
+	e.fake.Close() // connection refused from now on
+	n := e.notifier(e.js, slack.Config{WebhookURL: hook, CallTimeout: time.Second})
+	ev, _ := notifytest.Event(notifytest.Result{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := n.Deliver(ctx, ev)
+	if err == nil {
+		t.Fatal("Deliver to a closed server succeeded")
+	}
+	if strings.Contains(err.Error(), hook) || strings.Contains(err.Error(), "/services/") {
+		t.Errorf("error quotes the webhook URL: %v", err)
+	}
+	if c := notify.Classify(err); c.Permanent || c.Reason != "connection" {
+		t.Errorf("classified %+v, want retryable connection", c)
+	}
+}
