@@ -7,12 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/lcwnotify/lcwnotify/cmd/internal/natsembed"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
@@ -163,10 +165,14 @@ func (c *checker) checkNATS(ctx context.Context, cfg *config, log *slog.Logger) 
 	nctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	nc, err := connectNATS(nctx, cfg.NATS, natsOptions{name: "lcwnotify check", drainTimeout: 5 * time.Second, failFast: true}, log)
-	if err != nil {
+	switch {
+	case errors.Is(err, natsembed.ErrStoreLocked):
+		c.skip("nats", "the embedded store in %s is in use by a running lcwnotify: its /readyz reports NATS", cfg.NATS.DataDir)
+		return nil
+	case err != nil:
 		todo := "check LCW_NATS_URL, LCW_NATS_CREDS and the TLS files, and that the servers are reachable"
 		if cfg.NATS.Embedded() {
-			todo = "LCW_DATA_DIR must be a writable directory that no running lcwnotify uses"
+			todo = "LCW_DATA_DIR must be a writable directory"
 		}
 		c.fail("nats", err, todo)
 		return nil
@@ -222,15 +228,27 @@ func (c *checker) checkDestinations(ctx context.Context, cfg *config, nc *natsCo
 }
 
 // checkSlack calls auth.test with the bot token and checks its scopes; an incoming
-// webhook cannot be tested without posting. The Slack sink keeps its ledger in NATS, so
-// this needs the connection checkNATS made.
+// webhook cannot be tested without posting. nc is the connection checkNATS made, or nil.
 func (c *checker) checkSlack(ctx context.Context, cfg *config, nc *natsConn, log *slog.Logger) {
-	if nc == nil {
-		c.skip("slack", "needs NATS (the Slack sink keeps its delivery ledger there)")
-		return
-	}
 	sctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
+	if nc == nil {
+		// The Slack sink keeps its delivery ledger in JetStream. Without the configured
+		// NATS, give it a throwaway one: auth.test does not need the real ledger.
+		dir, err := os.MkdirTemp("", "lcwnotify-check-")
+		if err != nil {
+			c.fail("slack", err, "the Slack check needs a temporary directory")
+			return
+		}
+		defer os.RemoveAll(dir)
+		tmp, err := connectNATS(sctx, natsConfig{DataDir: dir}, natsOptions{name: "lcwnotify check", drainTimeout: time.Second}, log)
+		if err != nil {
+			c.fail("slack", err, "the Slack check needs a temporary NATS server")
+			return
+		}
+		defer tmp.close(context.Background())
+		nc = tmp
+	}
 	n, err := slack.New(sctx, slackSinkConfig(cfg, nil), nc.js, cfg.Events.Stream, log)
 	if err != nil {
 		c.fail("slack", err, "fix the Slack settings")

@@ -173,8 +173,9 @@ func TestRunDeliversAndShutsDownCleanly(t *testing.T) {
 	noSecrets(t, "the log", p2.stderr.String())
 }
 
-// TestRunSplit: a watcher and a notifier as separate processes on one NATS server (the
-// first's embedded server, listening on loopback) deliver a failure once.
+// TestRunSplit: two watchers and a notifier as separate processes on one NATS server (the
+// first watcher's embedded server, listening on loopback) deliver a failure once; one
+// watcher polls, the other stands by.
 func TestRunSplit(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -187,6 +188,18 @@ func TestRunSplit(t *testing.T) {
 	watchBase := "http://" + watch.httpAddr()
 	eventually(t, 20*time.Second, "the watcher to be ready", func() bool {
 		code, _ := get(t, watchBase+"/readyz")
+		return code == 200
+	})
+
+	// A second watcher on the same host and NATS, with the default instance name: it must
+	// stand by, not poll alongside the first.
+	standbyEnv := maps.Clone(w.env)
+	delete(standbyEnv, "LCW_DATA_DIR")
+	standbyEnv["LCW_NATS_URL"] = "nats://" + natsAddr
+	standby := start(t, standbyEnv, "watch")
+	standbyBase := "http://" + standby.httpAddr()
+	eventually(t, 20*time.Second, "the standby watcher to be ready", func() bool {
+		code, _ := get(t, standbyBase+"/readyz")
 		return code == 200
 	})
 
@@ -209,14 +222,34 @@ func TestRunSplit(t *testing.T) {
 	if n := len(w.slack.Messages()); n != 1 {
 		t.Errorf("Slack got %d messages, want 1", n)
 	}
+	_, m1 := get(t, watchBase+"/metrics")
+	_, m2 := get(t, standbyBase+"/metrics")
+	if !strings.Contains(m1, "lcwnotify_watcher_leader 1") || !strings.Contains(m2, "lcwnotify_watcher_leader 0") {
+		t.Errorf("want the first watcher leading and the second standing by; leader gauges:\n%s\n%s",
+			grepLines(m1, "lcwnotify_watcher_leader "), grepLines(m2, "lcwnotify_watcher_leader "))
+	}
 	notifier.signal(syscall.SIGTERM)
+	standby.signal(syscall.SIGTERM)
 	watch.signal(syscall.SIGTERM)
 	if code := notifier.wait(20 * time.Second); code != 0 {
 		t.Errorf("notify: exit %d, want 0", code)
 	}
+	if code := standby.wait(20 * time.Second); code != 0 {
+		t.Errorf("standby watch: exit %d, want 0", code)
+	}
 	if code := watch.wait(20 * time.Second); code != 0 {
 		t.Errorf("watch: exit %d, want 0", code)
 	}
+}
+
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestCheck: one line per check, exit 0 when all pass, 1 with a line saying what failed.
@@ -235,6 +268,17 @@ func TestCheck(t *testing.T) {
 		}
 	}
 	noSecrets(t, "check's output", out+errOut)
+
+	// While a running lcwnotify holds the embedded store, check cannot open it: it says
+	// so without failing, and still checks Slack.
+	running := start(t, w.env, "watch")
+	running.httpAddr()
+	code, out, _ = runBinary(t, w.env, "check")
+	if code != 0 || !strings.Contains(out, "skip  nats") || !strings.Contains(out, "ok    slack") {
+		t.Errorf("check beside a running lcwnotify: exit %d, want 0, a skipped nats line and Slack checked:\n%s", code, out)
+	}
+	running.signal(syscall.SIGTERM)
+	running.wait(20 * time.Second)
 
 	bad := maps.Clone(w.env)
 	bad["AZURE_CLIENT_SECRET"] = "wrong-" + clientSecret
