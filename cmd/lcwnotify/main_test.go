@@ -270,6 +270,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"serve"}, `unknown command "serve"`},
 		{[]string{"run", "--verbose"}, "flag provided but not defined: -verbose"},
 		{[]string{"watch", "now"}, `unexpected argument "now"`},
+		{[]string{"version", "now"}, `unexpected argument "now"`},
 		{[]string{"help", "nope"}, `unknown command "nope"`},
 		{[]string{"demo", "-speed", "0"}, "-speed 0"},
 	}

@@ -89,6 +89,9 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{msg: fmt.Sprintf("%s: %v", name, err), cmd: name}
 	}
 
+	if fs.NArg() > 0 && name != "help" {
+		return &usageError{msg: fmt.Sprintf("%s: unexpected argument %q", name, fs.Arg(0)), cmd: name}
+	}
 	switch name {
 	case "help":
 		if fs.NArg() > 1 {
@@ -104,9 +107,6 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return writeHelp(stdout, nil)
 	case "version":
 		return writeVersion(stdout, readBuildInfo())
-	}
-	if fs.NArg() > 0 {
-		return &usageError{msg: fmt.Sprintf("%s: unexpected argument %q", name, fs.Arg(0)), cmd: name}
 	}
 	if name == "demo" && (speed <= 0 || speed > 20) {
 		return &usageError{msg: fmt.Sprintf("demo: -speed %g: use a number above 0 and up to 20", speed), cmd: name}
