@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"time"
 
@@ -75,6 +76,10 @@ func connectNATS(ctx context.Context, cfg natsConfig, o natsOptions, log *slog.L
 		c.srv = srv
 		if url := srv.ClientURL(); url != "" {
 			c.log.Info("embedded NATS server accepts clients", "url", url)
+			if host, _, _ := net.SplitHostPort(cfg.Listen); !isLoopback(host) {
+				c.log.Warn("the embedded NATS server listens beyond this host and has no authentication: "+
+					"anyone who reaches it can read and publish events; bind LCW_NATS_LISTEN to 127.0.0.1", "listen", cfg.Listen)
+			}
 		}
 		c.nc, err = srv.Connect(opts...)
 		if err != nil {
