@@ -1,0 +1,52 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lcwnotify/lcwnotify/e2e/harness"
+)
+
+// The binary under test: built once, on first use, into a directory TestMain removes.
+var (
+	binDir    string
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	var err error
+	if binDir, err = os.MkdirTemp("", "lcwnotify-e2e-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// binary returns the lcwnotify binary, building it the first time; it skips the test
+// with -short.
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end suite: skipped with -short")
+	}
+	buildOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		binPath, buildErr = harness.Build(ctx, binDir, harness.BuildOptions{Race: raceEnabled})
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// soak reports whether the long variants run (LCW_E2E_SOAK=1).
+func soak() bool { return os.Getenv("LCW_E2E_SOAK") == "1" }
