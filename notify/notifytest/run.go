@@ -3,6 +3,7 @@ package notifytest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -100,11 +101,32 @@ func ConsumerInfo(t testing.TB, js jetstream.JetStream, stream, sink string) *je
 }
 
 // Drained returns a condition that holds when sink's consumer has nothing left to
-// deliver and nothing unacknowledged.
+// deliver and nothing unacknowledged. Right after a publish the consumer may not have
+// counted the new messages yet, so it also requires the consumer to have delivered the
+// last message its filters match.
 func Drained(t testing.TB, js jetstream.JetStream, stream, sink string) func() bool {
 	return func() bool {
 		info := ConsumerInfo(t, js, stream, sink)
-		return info.NumPending == 0 && info.NumAckPending == 0
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			return false
+		}
+		s, err := js.Stream(context.Background(), stream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range info.Config.FilterSubjects {
+			last, err := s.GetLastMsgForSubject(context.Background(), f)
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Delivered.Stream < last.Sequence {
+				return false
+			}
+		}
+		return true
 	}
 }
 

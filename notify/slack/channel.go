@@ -129,19 +129,35 @@ func (c *channel) handOff(skip *item) {
 func (c *channel) pace(ctx context.Context) error {
 	for {
 		c.mu.Lock()
-		wait := time.Until(c.notBefore)
+		d := time.Until(c.notBefore)
 		c.mu.Unlock()
-		if wait <= 0 {
+		if d <= 0 {
 			return nil
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := c.wait(ctx, d); err != nil {
+			return err
 		}
 	}
+}
+
+// wait sleeps for d, or until ctx ends, renewing this process's lease on the way so that
+// the events it claimed stay its own through a long Retry-After. If NATS cannot be
+// reached the lease lapses, and the claims with it.
+func (c *channel) wait(ctx context.Context, d time.Duration) error {
+	ttl := c.n.cfg.LeaseTTL
+	for d > 0 {
+		step := min(d, ttl/3)
+		if err := sleep(ctx, step); err != nil {
+			return err
+		}
+		d -= step
+		if d > 0 {
+			if _, _, err := c.n.ledger.lease(ctx, ttl*2/3); err != nil {
+				c.log.Debug("cannot renew the lease while waiting", "error", err)
+			}
+		}
+	}
+	return nil
 }
 
 // holdOff keeps the channel quiet for d from now, unless it already is for longer.

@@ -56,6 +56,7 @@ type ledger struct {
 
 	mu         sync.Mutex
 	leaseUntil time.Time
+	term       uint64
 }
 
 // LedgerBucket returns the name of the ledger's KV bucket for stream.
@@ -95,7 +96,10 @@ func openLedger(ctx context.Context, js jetstream.JetStream, stream string, repl
 	if err != nil {
 		return nil, fmt.Errorf("slack: create or update ledger %s: %w", bucket, err)
 	}
-	return &ledger{kv: kv, js: js, bucket: bucket, owner: newOwnerID(), ttl: leaseTTL}, nil
+	// The server keeps per-key TTLs in whole seconds, truncating: a lease must never be
+	// believed longer than the server keeps it.
+	ttl := max(leaseTTL.Truncate(time.Second), time.Second)
+	return &ledger{kv: kv, js: js, bucket: bucket, owner: newOwnerID(), ttl: ttl}, nil
 }
 
 // newOwnerID names this process: readable, and unique across restarts.
@@ -206,26 +210,32 @@ func (l *ledger) alive(ctx context.Context, owner string) (bool, error) {
 }
 
 // lease makes sure this process holds a lease for at least need more, renewing it when
-// it would not, and returns when it ends. A process posts only inside its lease, so once
-// the lease key has expired, another process may conclude that nothing it left pending
-// is still being posted.
-func (l *ledger) lease(ctx context.Context, need time.Duration) (time.Time, error) {
+// it would not, and returns when it ends and its term. A process posts only inside its
+// lease, so once the lease key has expired, another process may conclude that nothing it
+// left pending is still being posted, and take those events over.
+//
+// The term changes whenever the lease had lapsed before it was renewed: claims made in an
+// earlier term may have been taken over meanwhile, and must not be posted.
+func (l *ledger) lease(ctx context.Context, need time.Duration) (until time.Time, term uint64, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if time.Until(l.leaseUntil) >= need {
-		return l.leaseUntil, nil
+	now := time.Now()
+	if l.leaseUntil.Sub(now) >= need {
+		return l.leaseUntil, l.term, nil
 	}
-	// Counted from before the request: the server starts the TTL later than that.
-	sent := time.Now()
-	b, _ := json.Marshal(map[string]any{"owner": l.owner, "renewed": sent.UTC()})
+	b, _ := json.Marshal(map[string]any{"owner": l.owner, "renewed": now.UTC()})
 	// kv.Update cannot set a TTL; publishing to the key's subject with one is what
 	// KeyValue.Create(…, KeyTTL) does, and renews it.
 	m := &nats.Msg{Subject: "$KV." + l.bucket + "." + leaseKey(l.owner), Data: b}
 	if _, err := l.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(l.ttl)); err != nil {
-		return time.Time{}, fmt.Errorf("renew lease: %w", err)
+		return time.Time{}, 0, fmt.Errorf("renew lease: %w", err)
 	}
-	l.leaseUntil = sent.Add(l.ttl)
-	return l.leaseUntil, nil
+	if !now.Before(l.leaseUntil) {
+		l.term++ // lapsed (or first): a new term
+	}
+	// Counted from before the request: the server starts the TTL later than that.
+	l.leaseUntil = now.Add(l.ttl)
+	return l.leaseUntil, l.term, nil
 }
 
 // channelID returns the id recorded for a channel configured by name, or "".

@@ -23,6 +23,9 @@ type paceRecord struct {
 	Owner string    `json:"owner,omitempty"`
 }
 
+// pacePoll is how often a replica waiting for another's reservation looks again.
+const pacePoll = 100 * time.Millisecond
+
 func paceKey(target string) string {
 	sum := sha256.Sum256([]byte(target))
 	return "pace." + hex.EncodeToString(sum[:12])
@@ -59,16 +62,19 @@ func (l *ledger) writePace(ctx context.Context, key string, p paceRecord, rev ui
 	return n, nil
 }
 
-// turn waits until any replica may post to the channel, then reserves the channel for
-// hold (the post and the pause after it) and returns the reservation's revision.
-func (l *ledger) turn(ctx context.Context, key string, hold time.Duration) (uint64, error) {
+// turn waits, with wait, until any replica may post to the channel, then reserves the
+// channel for hold (the post and the pause after it) and returns the reservation's
+// revision.
+func (l *ledger) turn(ctx context.Context, key string, hold time.Duration, wait func(context.Context, time.Duration) error) (uint64, error) {
 	for {
 		p, rev, err := l.readPace(ctx, key)
 		if err != nil {
 			return 0, err
 		}
-		if wait := time.Until(p.Next); wait > 0 {
-			if err := sleep(ctx, wait); err != nil {
+		if d := time.Until(p.Next); d > 0 {
+			// The reservation's holder usually frees it well before its end: look again
+			// soon rather than sleeping through it.
+			if err := wait(ctx, min(d, pacePoll)); err != nil {
 				return 0, err
 			}
 			continue

@@ -17,7 +17,8 @@ import (
 // outcome describes a failure, if any.
 func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first bool) (outcome, error) {
 	l := c.n.ledger
-	if _, err := l.lease(ctx, c.n.cfg.CallTimeout+c.n.cfg.leaseMargin()); err != nil {
+	_, term, err := l.lease(ctx, c.n.cfg.CallTimeout+c.n.cfg.leaseMargin())
+	if err != nil {
 		err = notify.Retryable(err, 0)
 		for _, it := range items {
 			it.done <- err
@@ -42,7 +43,7 @@ func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first b
 	for k, m := range msgs {
 		var o outcome
 		var err error
-		if ts, o, err = c.post(ctx, m, batchMetadata(id, k+1, len(msgs))); err != nil {
+		if ts, o, err = c.post(ctx, m, batchMetadata(id, k+1, len(msgs)), term); err != nil {
 			// Only a failure of the first message that certainly posted nothing leaves
 			// nothing to read back.
 			c.fail(claimed, err, o.definite && k == 0)
@@ -101,22 +102,29 @@ func (c *channel) fail(items []*item, err error, definite bool) {
 	})
 }
 
+// errLeaseLapsed reports that this process's lease expired after it claimed the events it
+// was about to post: another process may have taken them over.
+var errLeaseLapsed = errors.New("the ledger lease lapsed (NATS unreachable?) after the events were claimed; another notifier may have taken them over")
+
 // post sends one message when the channel's pace allows, waiting out every rate limit,
-// and only while this process's lease covers the call.
-func (c *channel) post(ctx context.Context, m message, meta slack.SlackMetadata) (string, outcome, error) {
+// and only while the lease term under which its events were claimed covers the call.
+func (c *channel) post(ctx context.Context, m message, meta slack.SlackMetadata, term uint64) (string, outcome, error) {
 	cfg := &c.n.cfg
 	l := c.n.ledger
 	for {
 		if err := c.pace(ctx); err != nil {
 			return "", outcome{definite: true}, err
 		}
-		slot, err := l.turn(ctx, c.paceKey, cfg.Interval+cfg.CallTimeout)
+		slot, err := l.turn(ctx, c.paceKey, cfg.Interval+cfg.CallTimeout, c.wait)
 		if err != nil {
 			return "", outcome{definite: true}, retryable(err)
 		}
-		until, err := l.lease(ctx, cfg.CallTimeout+cfg.leaseMargin())
+		until, now, err := l.lease(ctx, cfg.CallTimeout+cfg.leaseMargin())
 		if err != nil {
 			return "", outcome{definite: true}, notify.Retryable(err, 0)
+		}
+		if now != term {
+			return "", outcome{definite: true}, notify.Retryable(errLeaseLapsed, 0)
 		}
 		deadline := time.Now().Add(cfg.CallTimeout)
 		if end := until.Add(-cfg.leaseMargin()); end.Before(deadline) {

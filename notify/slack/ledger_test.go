@@ -1,0 +1,143 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lcwnotify/lcwnotify/events/eventstest"
+)
+
+func twoLedgers(t *testing.T, ttl time.Duration) (*ledger, *ledger) {
+	t.Helper()
+	srv := eventstest.Start(t)
+	_, js := srv.Connect(t)
+	a, err := openLedger(context.Background(), js, "LCW", 0, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := openLedger(context.Background(), js, "LCW", 0, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
+func TestLeaseTerms(t *testing.T) {
+	t.Parallel()
+	const ttl = 2 * time.Second
+	a, b := twoLedgers(t, ttl)
+	ctx := context.Background()
+	if alive, err := b.alive(ctx, a.owner); err != nil || alive {
+		t.Fatalf("alive before any lease = %v, %v; want false", alive, err)
+	}
+	until, term, err := a.lease(ctx, time.Second)
+	if err != nil || term != 1 {
+		t.Fatalf("first lease: term %d, %v; want term 1", term, err)
+	}
+	if alive, _ := b.alive(ctx, a.owner); !alive {
+		t.Fatal("another process does not see the lease")
+	}
+	// Enough left: no renewal, same term.
+	if u2, t2, _ := a.lease(ctx, 500*time.Millisecond); !u2.Equal(until) || t2 != term {
+		t.Errorf("lease with time left renewed it: %v/%d, want %v/%d", u2, t2, until, term)
+	}
+	// Renewed before it lapses: same term, later end.
+	time.Sleep(ttl / 2)
+	if u3, t3, _ := a.lease(ctx, time.Second); !u3.After(until) || t3 != term {
+		t.Errorf("renewal before the end: %v/%d, want later than %v, term %d", u3, t3, until, term)
+	}
+	// Lapsed: the server drops the key, and the next renewal starts a new term.
+	notifyDeadline := time.Now().Add(10 * time.Second)
+	for alive, _ := b.alive(ctx, a.owner); alive; alive, _ = b.alive(ctx, a.owner) {
+		if time.Now().After(notifyDeadline) {
+			t.Fatal("the lease key never expired")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, t4, _ := a.lease(ctx, time.Second); t4 != term+1 {
+		t.Errorf("renewal after the lease lapsed: term %d, want %d", t4, term+1)
+	}
+}
+
+func TestLedgerCompareAndSet(t *testing.T) {
+	t.Parallel()
+	a, b := twoLedgers(t, time.Minute)
+	ctx := context.Background()
+	rev, err := a.put(ctx, "lcw1-x", &record{State: statePending, Batch: "b-1", Owner: a.owner}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.put(ctx, "lcw1-x", &record{State: statePending, Batch: "b-2", Owner: b.owner}, 0); !errors.Is(err, errLost) {
+		t.Errorf("second claim of a new entry = %v, want errLost", err)
+	}
+	rec, got, err := b.get(ctx, "lcw1-x")
+	if err != nil || got != rev || rec.Batch != "b-1" || rec.Owner != a.owner {
+		t.Fatalf("get = %+v rev %d, %v; want a's claim at %d", rec, got, err, rev)
+	}
+	// b takes over (as after reading the channel back); a's stale revision then fails.
+	if _, err := b.put(ctx, "lcw1-x", &record{State: statePending, Batch: "b-2", Owner: b.owner}, rev); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.put(ctx, "lcw1-x", &record{State: statePosted, Batch: "b-1"}, rev); !errors.Is(err, errLost) {
+		t.Errorf("write at a stale revision = %v, want errLost", err)
+	}
+	if err := a.release(ctx, "lcw1-x", rev); err == nil {
+		t.Error("release at a stale revision succeeded; it must not drop another's claim")
+	}
+	// Ids that are not valid keys still get an entry of their own.
+	if eventKey("a b/c") == eventKey("a b/d") || !validKey(eventKey("a b/c")[4:]) {
+		t.Error("eventKey does not map arbitrary ids to distinct valid keys")
+	}
+}
+
+// TestSharedPace has two processes contend for one channel: each slot goes to one of
+// them, and a Retry-After seen by one holds off both.
+func TestSharedPace(t *testing.T) {
+	t.Parallel()
+	a, b := twoLedgers(t, time.Minute)
+	ctx := context.Background()
+	key := paceKey("C0ALERTS01")
+	const gap = 300 * time.Millisecond
+
+	var mu sync.Mutex
+	var posts []time.Time
+	var wg sync.WaitGroup
+	for _, l := range []*ledger{a, b, a, b} {
+		wg.Go(func() {
+			rev, err := l.turn(ctx, key, 10*time.Second, sleep)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			posts = append(posts, time.Now())
+			mu.Unlock()
+			if err := l.paceNext(ctx, key, time.Now().Add(gap), rev); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := 1; i < len(posts); i++ {
+		if d := posts[i].Sub(posts[i-1]); d < gap {
+			t.Errorf("two turns %v apart, want at least %v", d, gap)
+		}
+	}
+
+	window := time.Now().Add(time.Second)
+	if err := a.paceBack(ctx, key, window); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.paceBack(ctx, key, time.Now()); err != nil { // an earlier end does not shorten it
+		t.Fatal(err)
+	}
+	if _, err := b.turn(ctx, key, time.Second, sleep); err != nil {
+		t.Fatal(err)
+	}
+	if now := time.Now(); now.Before(window) {
+		t.Errorf("turn taken %v inside another process's Retry-After window", window.Sub(now))
+	}
+}
