@@ -25,8 +25,8 @@ func (s *stack) settle(tn *tenant, w *proc, limit time.Duration, exact bool) {
 		}
 		var missing []string
 		for _, r := range rs {
-			if r.notifiable() && len(v.byResult[r.ID]) == 0 && len(missing) < 10 {
-				missing = append(missing, r.ID)
+			if r.notifiable() && len(v.byResult[r.ID]) == 0 && len(missing) < 5 {
+				missing = append(missing, fmt.Sprintf("%s (user %q)", r.ID, r.UserName))
 			}
 		}
 		return false, fmt.Sprintf("%d of %d failures in Slack (%d messages); missing e.g. %s",
@@ -37,7 +37,7 @@ func (s *stack) settle(tn *tenant, w *proc, limit time.Duration, exact bool) {
 	s.waitFor(limit, "the Slack notifier to hold nothing more after two more polls", func() (bool, string) { return s.drained("slack") })
 
 	v := tn.readSlack(s.world.Slack.Messages())
-	report(s.t, "Slack", slackProblems(rs, v, s.world))
+	report(s.t, "Slack", slackProblems(rs, v, s.defaultChannel()))
 	report(s.t, "stream", streamProblems(rs, tn.readStream(s.events()), exact))
 	listed, want := notifiedCount(rs, v)
 	s.t.Logf("settled: %s; %d of %d failures notified, in %d Slack messages", counts(rs), listed, want, v.messages)

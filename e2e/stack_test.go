@@ -37,6 +37,8 @@ type stack struct {
 	nats  *eventstest.Server
 	js    jetstream.JetStream
 	world *harness.World
+	// channel is LCW_SLACK_CHANNEL, the channel of every workflow but leavers.
+	channel string
 
 	mu    sync.Mutex
 	procs []*proc
@@ -64,7 +66,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	s := &stack{t: t, nats: ns, js: js, world: w}
+	s := &stack{t: t, nats: ns, js: js, world: w, channel: harness.DefaultChannel}
 	t.Cleanup(s.finish)
 	return s
 }
@@ -73,9 +75,13 @@ func newStack(t *testing.T, o stackOptions) *stack {
 // routed to their own channel.
 func (s *stack) env() map[string]string {
 	env := s.world.Env()
+	env["LCW_SLACK_CHANNEL"] = s.channel
 	env["LCW_SLACK_ROUTES"] = "leaver:" + leaverChannel
 	return env
 }
+
+// defaultChannel is the id of the channel of every workflow but leavers.
+func (s *stack) defaultChannel() string { return s.world.Slack.ChannelID(s.channel) }
 
 // start starts lcwnotify with args and env; the process is named after its command and
 // start order ("run#2").

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
 	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
@@ -42,19 +41,25 @@ type result struct {
 
 func (r result) final() string { return r.Statuses[len(r.Statuses)-1] }
 
-// notifiable reports whether the result ended in a status that is notified.
-func (r result) notifiable() bool { return slices.Contains(notifyStatuses, r.final()) }
+// notifiable reports whether the result must be notified: it ended in a status that is
+// notified, and not before lcwnotify's first start.
+func (r result) notifiable() bool { return !r.History && slices.Contains(notifyStatuses, r.final()) }
 
-// channel is the Slack channel id the result's notification belongs in.
-func (r result) channel(w *harness.World) string {
+// channel is the Slack channel id the result's notification belongs in, given the id of
+// the default channel.
+func (r result) channel(defaultChannel string) string {
 	if r.Category == graphsim.CategoryLeaver {
 		return leaverChannel
 	}
-	return w.Slack.ChannelID(harness.DefaultChannel)
+	return defaultChannel
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("%s (user %q, %s workflow %s, statuses %v)", r.ID, r.UserName, r.Category, r.Workflow, r.Statuses)
+	h := ""
+	if r.History {
+		h = ", history"
+	}
+	return fmt.Sprintf("%s (user %q, %s workflow %s, statuses %v%s)", r.ID, clip(r.UserName, 60), r.Category, r.Workflow, r.Statuses, h)
 }
 
 func newTenant(sim *graphsim.Sim) *tenant {
@@ -71,9 +76,10 @@ var (
 	surnames   = []string{"Vance", "Wilber", "Siciliani", "Archie", "Langer", "Lorenz", "Gu", "Holloway", "Robbins", "Bowen", "Graham", "Wilke", "Fernandez", "Gupta"}
 )
 
-// newUser adds a user whose display name starts with a fresh token; name, when not
-// empty, replaces the realistic rest of it (hostile text, say).
-func (tn *tenant) newUser(name string, access graphsim.UserAccess) graphsim.User {
+// newUser adds a user whose display name starts with a fresh token, also the start of
+// its UPN; name, when not empty, replaces the realistic rest of it (hostile text, say).
+// A user without a name has a null displayName in Graph.
+func (tn *tenant) newUser(name string, noName bool, access graphsim.UserAccess) graphsim.User {
 	tn.mu.Lock()
 	tn.users++
 	n := tn.users
@@ -82,8 +88,12 @@ func (tn *tenant) newUser(name string, access graphsim.UserAccess) graphsim.User
 	if name == "" {
 		name = givenNames[n%len(givenNames)] + " " + surnames[(n/len(givenNames))%len(surnames)]
 	}
+	display := token + " " + name
+	if noName {
+		display = ""
+	}
 	return tn.sim.AddUser(graphsim.User{
-		DisplayName:       token + " " + name,
+		DisplayName:       display,
 		UserPrincipalName: fmt.Sprintf("%s@contoso.example", token),
 		Access:            access,
 	})
@@ -100,7 +110,9 @@ type runSpec struct {
 	// history marks results finished before lcwnotify's lookback.
 	history bool
 	// names, when set, name the users (one per result).
-	names    []string
+	names []string
+	// noNames gives the users a null displayName.
+	noNames  bool
 	access   graphsim.UserAccess
 	failures []graphsim.TaskFailure
 }
@@ -117,7 +129,7 @@ func (tn *tenant) startRun(wf graphsim.Workflow, spec runSpec) []string {
 		if spec.names != nil {
 			name = spec.names[i]
 		}
-		users[i] = tn.newUser(name, spec.access)
+		users[i] = tn.newUser(name, spec.noNames, spec.access)
 		ids[i] = users[i].ID
 	}
 	status := spec.status
@@ -134,7 +146,7 @@ func (tn *tenant) startRun(wf graphsim.Workflow, spec runSpec) []string {
 			Statuses: []string{status}, History: spec.history}
 		tn.results[id] = r
 		tn.order = append(tn.order, id)
-		tn.byKey[u.DisplayName[:5]] = id
+		tn.byKey[u.UserPrincipalName[:5]] = id
 		tn.byKey[u.ID] = id
 		tn.byKey[u.UserPrincipalName] = id
 	}
@@ -184,6 +196,10 @@ func (tn *tenant) lookup(key string) (string, bool) {
 func counts(rs []result) string {
 	m := map[string]int{}
 	for _, r := range rs {
+		if r.History {
+			m["history"]++
+			continue
+		}
 		m[r.final()]++
 	}
 	keys := make([]string, 0, len(m))

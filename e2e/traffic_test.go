@@ -106,10 +106,11 @@ func (tr *traffic) run() {
 }
 
 // startRun starts a run of n results of a random workflow; one run in fifteen has
-// finished failed between two polls, one user in twenty cannot be read.
+// finished failed between two polls, one in twenty has users that cannot be read, one in
+// ten users without a display name.
 func (tr *traffic) startRun(n int) []*plan {
 	wf := tr.wfs[tr.rng.IntN(len(tr.wfs))]
-	spec := runSpec{users: n}
+	spec := runSpec{users: n, noNames: tr.rng.IntN(10) == 0}
 	if tr.rng.IntN(20) == 0 {
 		spec.access = graphsim.UserForbidden
 	}

@@ -22,7 +22,11 @@ type listing struct {
 }
 
 func (l listing) String() string {
-	return fmt.Sprintf("message #%d in %s (ts %s): %q", l.msg, l.channel, l.ts, l.line)
+	line := l.line
+	if len(line) > 300 {
+		line = line[:150] + " … " + line[len(line)-150:]
+	}
+	return fmt.Sprintf("message #%d in %s (ts %s): %q", l.msg, l.channel, l.ts, line)
 }
 
 // slackView is what Slack received, by result.
@@ -39,16 +43,18 @@ type slackView struct {
 func (tn *tenant) readSlack(msgs []notifytest.Message) slackView {
 	v := slackView{byResult: map[string][]listing{}, messages: len(msgs)}
 	for i, m := range msgs {
-		for line := range strings.SplitSeq(m.BlockText(), "\n") {
+		lines := strings.Split(m.BlockText(), "\n")
+		for j, line := range lines {
 			if !strings.HasPrefix(line, "• ") {
 				continue
 			}
-			l := listing{msg: i, channel: m.Channel, ts: m.TS, line: line}
-			key := lineKey(line)
-			if f := strings.Split(line, " · "); len(f) >= 2 {
-				words := strings.Fields(f[1])
-				l.status = words[len(words)-1]
+			key, status := parseLine(line)
+			// A line longer than a section goes on in the next one.
+			for k := j + 1; status == "" && k < len(lines) && k <= j+5; k++ {
+				line += lines[k]
+				key, status = parseLine(line)
 			}
+			l := listing{msg: i, channel: m.Channel, ts: m.TS, line: line, status: status}
 			if id, ok := tn.lookup(key); ok {
 				v.byResult[id] = append(v.byResult[id], l)
 			} else {
@@ -59,18 +65,25 @@ func (tn *tenant) readSlack(msgs []notifytest.Message) slackView {
 	return v
 }
 
-// lineKey returns what names the user on a result line: the first word between the
-// first pair of asterisks (a user token, or the id of a user that could not be read).
-func lineKey(line string) string {
+// parseLine returns what names the user on a result line — the first word between the
+// first pair of asterisks: a user token, a UPN, or the id of a user that could not be
+// read — and the status, the last word of the field after it. Text from Graph cannot
+// hold an asterisk (Slack markup is neutralised), so the name ends at the second one.
+func parseLine(line string) (key, status string) {
 	_, rest, ok := strings.Cut(line, "*")
 	if !ok {
-		return ""
+		return "", ""
 	}
-	name, _, _ := strings.Cut(rest, "*")
+	name, rest, _ := strings.Cut(rest, "*")
 	if f := strings.Fields(name); len(f) > 0 {
-		return f[0]
+		key = f[0]
 	}
-	return ""
+	if f := strings.Split(rest, " · "); len(f) >= 2 {
+		if words := strings.Fields(f[1]); len(words) > 0 {
+			status = words[len(words)-1]
+		}
+	}
+	return key, status
 }
 
 // notifiedCount returns how many notifiable results are listed at least once, out of
@@ -90,7 +103,8 @@ func notifiedCount(rs []result, v slackView) (listed, want int) {
 // slackProblems lists, one line each, every result notified other than exactly once
 // (lost, doubled, or notified although it did not fail), in the wrong channel or with the
 // wrong status, and every line naming no result. Nothing means exactly once.
-func slackProblems(rs []result, v slackView, w *harness.World) []string {
+// defaultChannel is the id of LCW_SLACK_CHANNEL.
+func slackProblems(rs []result, v slackView, defaultChannel string) []string {
 	var out []string
 	for _, r := range rs {
 		got := v.byResult[r.ID]
@@ -99,13 +113,15 @@ func slackProblems(rs []result, v slackView, w *harness.World) []string {
 			out = append(out, fmt.Sprintf("LOST: %s is in no Slack message, want exactly one", r.String()))
 		case r.notifiable() && len(got) > 1:
 			out = append(out, fmt.Sprintf("DOUBLED: %s is listed %d times, want once: %v", r.String(), len(got), got))
+		case r.History && len(got) > 0:
+			out = append(out, fmt.Sprintf("HISTORY ANNOUNCED: %s finished before the first start, yet is listed %d times: %v", r.String(), len(got), got))
 		case !r.notifiable() && len(got) > 0:
 			out = append(out, fmt.Sprintf("FALSE: %s ended %s, which is not notified, but is listed %d times: %v", r.String(), r.final(), len(got), got))
 		case len(got) == 1:
 			if got[0].status != r.final() {
 				out = append(out, fmt.Sprintf("WRONG STATUS: %s is listed as %q, want %q: %v", r.String(), got[0].status, r.final(), got[0]))
 			}
-			if want := r.channel(w); got[0].channel != want {
+			if want := r.channel(defaultChannel); got[0].channel != want {
 				out = append(out, fmt.Sprintf("WRONG CHANNEL: %s is listed in %s, want %s", r.String(), got[0].channel, want))
 			}
 		}

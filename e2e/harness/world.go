@@ -3,6 +3,8 @@ package harness
 import (
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -72,7 +74,10 @@ func NewWorld(o Options) (*World, error) {
 		o.Sim.ValidToken = func(tok string) bool { return slices.Contains(a.Tokens(), tok) }
 	}
 	w.Sim = graphsim.New(o.Sim)
-	w.graph = httptest.NewTLSServer(w.Sim)
+	w.graph = httptest.NewUnstartedServer(w.Sim)
+	// A client killed mid-handshake is what the tests do, not news.
+	w.graph.Config.ErrorLog = log.New(io.Discard, "", 0)
+	w.graph.StartTLS()
 	o.Slack.Token = SlackToken
 	w.Slack = notifytest.NewSlack(o.Slack)
 	if o.Webhook {

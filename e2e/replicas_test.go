@@ -1,0 +1,54 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+)
+
+// TestTwoReplicasOneKilled: two `lcwnotify run` replicas share one NATS — one polls, both
+// deliver — and the one holding the polling lease is killed midway through the traffic.
+// The other takes the lease over and finishes the work; every failure is notified
+// exactly once.
+func TestTwoReplicasOneKilled(t *testing.T) {
+	t.Parallel()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	s := newStack(t, stackOptions{})
+	tn := newTenant(s.world.Sim)
+	wfs := []graphsim.Workflow{
+		tn.workflow("Onboard new hires", graphsim.CategoryJoiner),
+		tn.workflow("Offboard leavers", graphsim.CategoryLeaver),
+	}
+	env := s.env()
+	a := s.startReady(withEnv(env, "LCW_INSTANCE", "replica-a"), "run")
+	b := s.startReady(withEnv(env, "LCW_INSTANCE", "replica-b"), "run")
+
+	const results = 80
+	tr := newTraffic(tn, wfs, seed, busyTenant, results, 8)
+	done := tr.start()
+	s.waitFor(time.Minute, "half the traffic", func() (bool, string) { return tr.created.Load() >= results/2, "" })
+	leader, other := a, b
+	if leaders := leaderOf(t, a) + leaderOf(t, b); leaders != 1 {
+		t.Fatalf("%v replicas hold the polling lease, want exactly one", leaders)
+	}
+	if leaderOf(t, b) == 1 {
+		leader, other = b, a
+	}
+	s.kill(leader)
+	t.Logf("killed %s, the polling replica, after %d results", leader.Name, tr.created.Load())
+	<-done
+
+	s.settle(tn, other, 4*time.Minute, false)
+	if leaderOf(t, other) != 1 {
+		t.Errorf("%s did not take the polling lease over", other.Name)
+	}
+	s.stop(other)
+}
+
+// leaderOf returns 1 when p's watcher holds the polling lease, else 0.
+func leaderOf(t *testing.T, p *proc) float64 {
+	t.Helper()
+	return metric(t, p, "lcwnotify_watcher_leader")
+}
