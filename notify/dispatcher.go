@@ -284,11 +284,12 @@ func (d *Dispatcher) returnBuffered(it jetstream.MessagesContext) {
 }
 
 func (d *Dispatcher) watchPending(ctx context.Context) {
-	t := time.NewTicker(pendingInterval)
+	every := min(pendingInterval, d.o.AckWait)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		if c := d.consumer.Load(); c != nil {
-			ictx, cancel := context.WithTimeout(ctx, pendingInterval)
+			ictx, cancel := context.WithTimeout(ctx, every)
 			if info, err := (*c).Info(ictx); err == nil {
 				d.o.Metrics.setPending(d.sink, info.NumPending+uint64(info.NumAckPending))
 			}

@@ -248,13 +248,19 @@ func TestDispatcherDeadLettersMalformedEvents(t *testing.T) {
 
 func TestDispatcherKeepsHeldEventsFromRedelivery(t *testing.T) {
 	w := newWorld(t)
+	release := make(chan struct{})
 	sink := &scriptSink{script: func(ctx context.Context, _ *events.Event, _ int) error {
-		time.Sleep(3 * ackWait) // a long wait behind a channel's pacing
+		<-release // a long wait behind a channel's pacing
 		return nil
 	}}
 	ev := w.event("upr-1", "failed")
 	w.publish(ev)
 	w.start(w.options(sink))
+	w.eventually("the held event counted as pending", func() bool {
+		return w.metric("lcwnotify_consumer_pending", "sink", "script") == 1
+	})
+	time.Sleep(3 * ackWait)
+	close(release)
 	w.eventually("delivered", w.drained("script"))
 	if got := len(sink.callTimes(ev.ID)); got != 1 {
 		t.Errorf("Deliver called %d times while the event was held, want 1", got)

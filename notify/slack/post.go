@@ -83,20 +83,25 @@ func (c *channel) claim(ctx context.Context, items []*item, pending *record) []*
 	return slices.DeleteFunc(slices.Clone(items), func(it *item) bool { return !ok[it] })
 }
 
-// fail gives items the error, first releasing their pending entries when the post
-// certainly did not happen.
+// fail gives items the error. When the post certainly did not happen their pending
+// entries are released; when it may have, they are disowned (the owner cleared), so that
+// whichever replica gets the event next reads the channel back at once instead of
+// waiting for this process, which is no longer posting it, to stop.
 func (c *channel) fail(items []*item, err error, definite bool) {
-	if !definite {
-		for _, it := range items {
-			it.done <- err
-		}
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
+	l := c.n.ledger
 	forEach(items, func(it *item) {
-		if rerr := c.n.ledger.release(ctx, it.ev.ID, it.rev); rerr != nil {
-			c.log.Debug("cannot release a pending entry; the next attempt reads back", "event", it.ev.ID, "error", rerr)
+		var lerr error
+		if definite {
+			lerr = l.release(ctx, it.ev.ID, it.rev)
+		} else if rec, rev, gerr := l.get(ctx, it.ev.ID); gerr == nil && rec != nil && rev == it.rev {
+			rec.Owner = ""
+			_, lerr = l.put(ctx, it.ev.ID, rec, it.rev)
+		}
+		if lerr != nil {
+			// Another replica took it over, or NATS is unreachable (and the lease lapses).
+			c.log.Debug("cannot settle a pending entry; the next attempt reads back", "event", it.ev.ID, "error", lerr)
 		}
 		it.done <- err
 	})

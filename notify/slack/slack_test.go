@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -319,4 +320,69 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 	if c := notify.Classify(err); c.Permanent || c.Reason != "connection" {
 		t.Errorf("classified %+v, want retryable connection", c)
 	}
+}
+
+// afterFirst calls hook once, after the first Deliver returns, with its error.
+type afterFirst struct {
+	notify.Sink
+	once sync.Once
+	hook func(error)
+}
+
+func (a *afterFirst) Deliver(ctx context.Context, ev *events.Event) error {
+	err := a.Sink.Deliver(ctx, ev)
+	a.once.Do(func() { a.hook(err) })
+	return err
+}
+
+// TestUnknownOutcomeIsTakenOverAtOnce: a process that could not tell whether its post
+// went through (the response was lost) stops working on the event while it stays alive;
+// another replica must take the event over at once, reading the channel back, not wait
+// for the first process's lease to run out.
+func TestUnknownOutcomeIsTakenOverAtOnce(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+	cfg := testConfig(e.fake)
+	cfg.LeaseTTL = time.Hour // the first process's lease outlives the test
+	e.fake.FailNextPosts(1, notifytest.Fault{LoseResponse: true})
+	failed := make(chan error, 1)
+	stopA := e.run(e.js, &afterFirst{Sink: e.notifier(e.js, cfg), hook: func(err error) { failed <- err }})
+	ev := e.burst("wf-a", "Offboard", "Unknown", 1)
+	e.publish(ev...)
+	if err := <-failed; err == nil {
+		t.Fatal("the first delivery succeeded despite the lost response")
+	}
+	stopA()
+
+	_, js2 := e.srv.Connect(t)
+	e.run(js2, e.notifier(js2, cfg))
+	notifytest.Eventually(t, "taken over by the other process", e.drained())
+	e.checkOnce(ev)
+}
+
+// TestShutdownHandsBackQueuedEvents stops a process while an event waits for the
+// channel's pace longer than the shutdown grace: the event goes back to the stream and
+// the next process posts it, once.
+func TestShutdownHandsBackQueuedEvents(t *testing.T) {
+	const interval = 2 * time.Second
+	e := newEnv(t, notifytest.SlackOptions{Interval: interval})
+	cfg := testConfig(e.fake)
+	cfg.Interval = interval
+	o := notifytest.DispatcherOptions(e.js, stream, prefix, e.notifier(e.js, cfg))
+	o.ShutdownGrace, o.Logger = 100*time.Millisecond, e.log
+	stop := notifytest.RunDispatcher(t, o)
+	first, second := e.burst("wf-a", "Onboard", "Before", 1), e.burst("wf-b", "Onboard", "Queued", 1)
+	e.publish(first...)
+	notifytest.Eventually(t, "first posted", func() bool { return len(e.fake.Messages()) == 1 })
+	e.publish(second...)
+	time.Sleep(200 * time.Millisecond) // queued behind the pace
+	stop()
+	if n := len(e.fake.Messages()); n != 1 {
+		t.Fatalf("%d messages after shutdown, want the queued event not posted", n)
+	}
+
+	_, js2 := e.srv.Connect(t)
+	e.run(js2, e.notifier(js2, cfg))
+	notifytest.Eventually(t, "the queued event posted by the next process", e.drained())
+	e.checkOnce(append(first, second...))
+	e.checkPaced(interval)
 }
