@@ -36,7 +36,7 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 	log = log.With("event", ev.ID, "workflow", ev.Data.Workflow.ID)
 
 	stop := d.keepAlive(msg, log)
-	err = d.o.Sink.Deliver(ctx, ev)
+	err = d.o.Sink.Deliver(withRawEvent(ctx, msg.Data()), ev)
 	stop()
 	d.settle(ctx, msg, meta, ev, err, log)
 }

@@ -23,3 +23,19 @@ type Sink interface {
 	Name() string
 	Deliver(ctx context.Context, ev *events.Event) error
 }
+
+type rawEventKey struct{}
+
+// withRawEvent returns ctx carrying the event as stored in the stream.
+func withRawEvent(ctx context.Context, b []byte) context.Context {
+	return context.WithValue(ctx, rawEventKey{}, b)
+}
+
+// RawEvent returns the bytes of the event being delivered exactly as the stream stores
+// them, or nil outside a Dispatcher's delivery. A sink that forwards the event itself
+// (the webhook) sends these, so that fields this version of lcwnotify does not know
+// reach the receiver too.
+func RawEvent(ctx context.Context) []byte {
+	b, _ := ctx.Value(rawEventKey{}).([]byte)
+	return b
+}

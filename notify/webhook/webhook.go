@@ -87,13 +87,17 @@ func (n *Notifier) Name() string { return Name }
 // maxBodyInError bounds how much of a refusal's body goes into the error.
 const maxBodyInError = 200
 
-// Deliver POSTs ev as application/cloudevents+json, signed. 2xx is delivery; 408, 429
-// (honouring Retry-After), 5xx, timeouts and connection errors are retryable; any other
-// status is permanent.
+// Deliver POSTs ev as application/cloudevents+json, signed: the event exactly as the
+// stream stores it (notify.RawEvent), or ev encoded when called outside a Dispatcher.
+// 2xx is delivery; 408, 429 (honouring Retry-After), 5xx, timeouts and connection errors
+// are retryable; any other status is permanent.
 func (n *Notifier) Deliver(ctx context.Context, ev *events.Event) error {
-	body, err := ev.Marshal()
-	if err != nil {
-		return notify.Permanent(fmt.Errorf("webhook: encode event: %w", err), "malformed_event")
+	body := notify.RawEvent(ctx)
+	if body == nil {
+		var err error
+		if body, err = ev.Marshal(); err != nil {
+			return notify.Permanent(fmt.Errorf("webhook: encode event: %w", err), "malformed_event")
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()

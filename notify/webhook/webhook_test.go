@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/events/eventstest"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	"github.com/lcwnotify/lcwnotify/notify/webhook"
@@ -220,5 +222,44 @@ func TestDeliverRedactsTheURLFromConnectionErrors(t *testing.T) {
 	}
 	if c := notify.Classify(err); c.Permanent || c.Reason != "connection" {
 		t.Errorf("classified %+v, want retryable connection", c)
+	}
+}
+
+// TestDeliverForwardsTheStoredEvent: a receiver gets the event byte for byte as the
+// stream holds it, fields this version does not know included.
+func TestDeliverForwardsTheStoredEvent(t *testing.T) {
+	rcv := notifytest.NewReceiver(secret)
+	defer rcv.Close()
+	srv := eventstest.Start(t)
+	_, js := srv.Connect(t)
+	ev, err := notifytest.Event(notifytest.Result{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ev.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An extension attribute and a data field from a newer watcher.
+	stored := bytes.Replace(b, []byte(`{"specversion"`), []byte(`{"lcwfuture":"x","specversion"`), 1)
+	stored = bytes.Replace(stored, []byte(`"data":{`), []byte(`"data":{"futureField":[1,2],`), 1)
+	if err := notifytest.Publish(context.Background(), js, "LCW", "lcw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(context.Background(), "lcw.result.wf-1.failed", stored); err != nil {
+		t.Fatal(err)
+	}
+	n, err := webhook.New(webhook.Config{URL: rcv.URL(), Secret: secret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notifytest.RunDispatcher(t, notifytest.DispatcherOptions(js, "LCW", "lcw", n))
+	notifytest.Eventually(t, "delivered", func() bool { return len(rcv.Deliveries()) == 1 })
+	d := rcv.Deliveries()[0]
+	if !bytes.Equal(d.Body, stored) {
+		t.Errorf("receiver got\n%s\nwant the stored event\n%s", d.Body, stored)
+	}
+	if d.Verified != nil {
+		t.Errorf("signature over the stored bytes does not verify: %v", d.Verified)
 	}
 }
