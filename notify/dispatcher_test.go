@@ -393,3 +393,29 @@ func TestNewDispatcherRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestDispatcherDeferredIsNotAFailure(t *testing.T) {
+	w := newWorld(t)
+	sink := &scriptSink{script: func(_ context.Context, _ *events.Event, call int) error {
+		if call == 1 {
+			return notify.Defer(errors.New("another replica is posting it"), "held_elsewhere", 300*time.Millisecond)
+		}
+		return nil
+	}}
+	ev := w.event("upr-1", "failed")
+	w.publish(ev)
+	o := w.options(sink)
+	o.MaxDeliver = 1 // a failure would dead-letter at once
+	w.start(o)
+	w.eventually("delivered", w.drained("script"))
+	calls := sink.callTimes(ev.ID)
+	if len(calls) != 2 || calls[1].Sub(calls[0]) < 300*time.Millisecond {
+		t.Errorf("calls at %v, want two, 300ms or more apart", calls)
+	}
+	if got := w.metric("lcwnotify_notifications_failed_total", "sink", "script"); got != 0 {
+		t.Errorf("failed_total = %v after a deferral, want 0", got)
+	}
+	if dls := w.deadLetters("script"); len(dls) != 0 {
+		t.Errorf("a deferral dead-lettered: %+v", dls)
+	}
+}

@@ -26,6 +26,10 @@ type Error struct {
 	// RetryAfter is how long the destination asked us to wait, zero when it named nothing.
 	// The Dispatcher never retries sooner.
 	RetryAfter time.Duration
+	// Deferred reports that the sink did not try: another delivery of the same event is
+	// under way (in another replica, or in this process). Not a failure: it is retried
+	// after RetryAfter without a warning or a failure metric.
+	Deferred bool
 }
 
 // Error returns the text of the underlying failure.
@@ -52,6 +56,12 @@ func Permanent(err error, reason string) error {
 		return nil
 	}
 	return &Error{Err: err, Reason: Reason(reason), Permanent: true}
+}
+
+// Defer reports that the sink left the event alone because another delivery of it is
+// under way, and that it should come back after after.
+func Defer(err error, reason string, after time.Duration) error {
+	return &Error{Err: err, Reason: Reason(reason), RetryAfter: after, Deferred: true}
 }
 
 // Classify returns the classification of err. An error no sink classified is treated as

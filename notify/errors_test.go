@@ -97,3 +97,10 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestDefer(t *testing.T) {
+	c := Classify(fmt.Errorf("round: %w", Defer(errors.New("held by replica 2"), "held_elsewhere", 30*time.Second)))
+	if !c.Deferred || c.Permanent || c.RetryAfter != 30*time.Second || c.Reason != "held_elsewhere" {
+		t.Errorf("Classify(Defer(…)) = %+v", c)
+	}
+}

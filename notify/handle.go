@@ -85,6 +85,11 @@ func (d *Dispatcher) settle(ctx context.Context, msg jetstream.Msg, meta *jetstr
 		log.Info("delivery cut short by shutdown; returned for redelivery")
 		return
 	}
+	if c.Deferred {
+		_ = msg.NakWithDelay(max(c.RetryAfter, d.o.MinBackoff))
+		log.Debug("deferred: another delivery of this event is under way", "reason", c.Reason, "error", c.Err)
+		return
+	}
 	d.o.Metrics.failure(d.sink, c.Reason)
 	if !c.Permanent && meta.NumDelivered >= uint64(d.o.MaxDeliver) {
 		c = &Error{

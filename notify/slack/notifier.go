@@ -80,11 +80,7 @@ func (n *Notifier) Deliver(ctx context.Context, ev *events.Event) error {
 	if !n.begin(ev.ID) {
 		// JetStream redelivered an event this process still holds (its acknowledgement
 		// deadline passed while NATS was unreachable). The copy being delivered settles it.
-		return &notify.Error{
-			Err:        fmt.Errorf("event %s is already being delivered by this process", ev.ID),
-			Reason:     "in_flight",
-			RetryAfter: n.cfg.LeaseTTL,
-		}
+		return notify.Defer(fmt.Errorf("event %s is already being delivered by this process", ev.ID), "in_flight", n.cfg.LeaseTTL)
 	}
 	defer n.end(ev.ID)
 	s := notify.Summarize(ev, n.cfg.AdminCenterURL)

@@ -118,11 +118,7 @@ func (c *channel) resolve(ctx context.Context, items []*item) []*item {
 				return
 			}
 			if alive {
-				it.done <- &notify.Error{
-					Err:        fmt.Errorf("event %s is being posted by %s", it.ev.ID, rec.Owner),
-					Reason:     "held_elsewhere",
-					RetryAfter: c.n.cfg.LeaseTTL / 2,
-				}
+				it.done <- notify.Defer(fmt.Errorf("event %s is being posted by %s", it.ev.ID, rec.Owner), "held_elsewhere", c.n.cfg.LeaseTTL/2)
 				return
 			}
 		}
@@ -252,7 +248,7 @@ func isPermanent(err error) bool {
 // retryLater classifies losing a ledger race: another replica is on it, look again soon.
 func retryLater(err error) error {
 	if errors.Is(err, errLost) {
-		return &notify.Error{Err: err, Reason: "ledger_conflict", RetryAfter: time.Second}
+		return notify.Defer(err, "ledger_conflict", time.Second)
 	}
 	return notify.Retryable(err, 0)
 }
