@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -139,16 +140,8 @@ func (c *channel) resolve(ctx context.Context, items []*item) []*item {
 	for i, it := range items {
 		order[it] = i
 	}
-	sortBy(fresh, order)
+	slices.SortFunc(fresh, func(a, b *item) int { return order[a] - order[b] })
 	return fresh
-}
-
-func sortBy(items []*item, order map[*item]int) {
-	for i := 1; i < len(items); i++ {
-		for j := i; j > 0 && order[items[j]] < order[items[j-1]]; j-- {
-			items[j], items[j-1] = items[j-1], items[j]
-		}
-	}
 }
 
 // readBack settles items left pending by a process that is gone (or by this one, after a
