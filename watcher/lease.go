@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,9 +21,14 @@ import (
 // No clocks are compared across machines, so skew between replicas cannot make two of
 // them hold the lease. The holder renews every ttl/3 and considers the lease lost when it
 // could not renew for 2/3 of ttl — before any standby can have taken it.
+//
+// The holder is identified by a token drawn when the lease is made, not by the instance
+// name: two replicas wrongly given one name still cannot both hold it, and a process that
+// restarts after a crash waits for its predecessor's lease to expire like any standby.
 type lease struct {
 	kv       jetstream.KeyValue
 	instance string
+	token    string
 	ttl      time.Duration
 	log      *slog.Logger
 	now      func() time.Time // monotonic readings only
@@ -34,15 +40,16 @@ type lease struct {
 	otherAt   time.Time // when we first saw otherRev
 }
 
-// leaseValue is the lease entry. Holder is informational for people reading the bucket
-// and decides whether the entry is ours; Renewed is never compared with another clock.
+// leaseValue is the lease entry. Token decides whether the entry is ours; Holder and
+// Renewed are for people reading the bucket, and Renewed is never compared with another clock.
 type leaseValue struct {
 	Holder  string    `json:"holder"`
+	Token   string    `json:"token"`
 	Renewed time.Time `json:"renewed"`
 }
 
 func newLease(kv jetstream.KeyValue, instance string, ttl time.Duration, log *slog.Logger) *lease {
-	return &lease{kv: kv, instance: instance, ttl: ttl, log: log, now: time.Now}
+	return &lease{kv: kv, instance: instance, token: rand.Text(), ttl: ttl, log: log, now: time.Now}
 }
 
 // held reports whether this watcher holds the lease and may poll.
@@ -89,8 +96,13 @@ func (l *lease) acquireLocked(ctx context.Context) (bool, error) {
 	}
 	var v leaseValue
 	_ = json.Unmarshal(e.Value(), &v) // an unreadable lease is someone else's, and expires
-	if v.Holder != l.instance {
+	if v.Token != l.token {
 		if e.Revision() != l.otherRev {
+			if v.Holder == l.instance && l.otherRev == 0 {
+				l.log.Warn("another process holds the polling lease under this replica's instance name; "+
+					"if it is not this process before a restart, give each replica its own LCW_INSTANCE",
+					"instance", l.instance)
+			}
 			l.otherRev, l.otherAt = e.Revision(), now
 			return false, nil
 		}
@@ -99,12 +111,6 @@ func (l *lease) acquireLocked(ctx context.Context) (bool, error) {
 		}
 		l.log.Warn("taking over the polling lease: its holder stopped renewing it",
 			"holder", v.Holder, "for", now.Sub(l.otherAt).Round(time.Second))
-	} else if l.rev != 0 && e.Revision() != l.rev {
-		// Our name, not our revision: another replica runs under the same name and both
-		// believe they hold the lease. Compare-and-set keeps the state right; the
-		// configuration is still wrong.
-		l.log.Error("another replica renews the polling lease under this replica's name: give each replica its own instance name",
-			"instance", l.instance)
 	}
 	rev, err := l.kv.Update(ctx, leaseKey, l.value(now), e.Revision())
 	if err != nil {
@@ -118,7 +124,7 @@ func (l *lease) acquireLocked(ctx context.Context) (bool, error) {
 }
 
 func (l *lease) value(now time.Time) []byte {
-	b, _ := json.Marshal(leaseValue{Holder: l.instance, Renewed: now.UTC()})
+	b, _ := json.Marshal(leaseValue{Holder: l.instance, Token: l.token, Renewed: now.UTC()})
 	return b
 }
 

@@ -82,17 +82,54 @@ func TestLease(t *testing.T) {
 	step(a, true, true)
 }
 
-func TestLeaseSameInstanceAfterRestart(t *testing.T) {
+func TestLeaseSameInstanceName(t *testing.T) {
+	_, kv := newBucket(t)
+	ctx := context.Background()
+	clock := time.Now()
+	now := func() time.Time { return clock }
+	first := newLease(kv, "pod-0", time.Minute, quietLog())
+	first.now = now
+	if held, _, err := first.acquire(ctx); err != nil || !held {
+		t.Fatalf("acquire = %v, %v", held, err)
+	}
+	// A second process under the same name, while the first still renews: it must stand by.
+	twin := newLease(kv, "pod-0", time.Minute, quietLog())
+	twin.now = now
+	for range 3 {
+		if held, _, err := twin.acquire(ctx); err != nil || held {
+			t.Fatalf("twin acquire = %v, %v; want standing by", held, err)
+		}
+		clock = clock.Add(30 * time.Second)
+		if held, _, err := first.acquire(ctx); err != nil || !held {
+			t.Fatalf("holder renew = %v, %v", held, err)
+		}
+	}
+	// The first process dies (no release): the twin, or its own restart, takes over once
+	// the lease has gone unrenewed for a whole ttl.
+	clock = clock.Add(30 * time.Second)
+	if held, _, _ := twin.acquire(ctx); held {
+		t.Fatal("took over before the lease expired")
+	}
+	clock = clock.Add(time.Minute)
+	if held, acquired, err := twin.acquire(ctx); err != nil || !held || !acquired {
+		t.Fatalf("acquire after expiry = %v, %v, %v; want held", held, acquired, err)
+	}
+}
+
+func TestLeaseReleasedOnCleanStop(t *testing.T) {
 	_, kv := newBucket(t)
 	ctx := context.Background()
 	first := newLease(kv, "pod-0", time.Minute, quietLog())
 	if held, _, err := first.acquire(ctx); err != nil || !held {
 		t.Fatalf("acquire = %v, %v", held, err)
 	}
-	// The process restarts under the same name: it holds the lease at once.
+	if err := first.release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A clean stop released it: the restarted process holds it at once.
 	again := newLease(kv, "pod-0", time.Minute, quietLog())
 	if held, acquired, err := again.acquire(ctx); err != nil || !held || !acquired {
-		t.Fatalf("acquire after restart = %v, %v, %v; want held", held, acquired, err)
+		t.Fatalf("acquire after release = %v, %v, %v; want held", held, acquired, err)
 	}
 }
 
@@ -103,7 +140,7 @@ func TestLeaseRace(t *testing.T) {
 	var wg sync.WaitGroup
 	held := make([]bool, n)
 	for i := range n {
-		l := newLease(kv, string(rune('a'+i)), time.Minute, quietLog())
+		l := newLease(kv, "same-name", time.Minute, quietLog()) // names must not matter
 		wg.Go(func() {
 			h, _, err := l.acquire(ctx)
 			if err != nil {

@@ -23,7 +23,7 @@ func (e *env) start(name string, mod ...func(*Options)) *running {
 	w := e.watcher(append([]func(*Options){func(o *Options) {
 		o.Instance = name
 		o.PollInterval = 40 * time.Millisecond
-		o.LeaseTTL = 200 * time.Millisecond
+		o.LeaseTTL = time.Second // generous: a loaded CI machine under -race must not lose a live lease
 	}}, mod...)...)
 	w.lease.now = time.Now
 	ctx, cancel := context.WithCancel(context.Background())

@@ -40,9 +40,6 @@ type config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	Instance        string
-	// InstanceSet reports that LCW_INSTANCE was given; otherwise Instance is the host
-	// name, which two processes on one host share.
-	InstanceSet bool
 }
 
 type graphConfig struct {

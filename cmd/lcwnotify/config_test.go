@@ -132,7 +132,7 @@ func TestEveryVariable(t *testing.T) {
 		{map[string]string{"LCW_POLL_OVERLAP": "0s"}, func(c *config) any { return c.Watch.PollOverlap }, time.Duration(0)},
 		{map[string]string{"LCW_LOOKBACK": "72h"}, func(c *config) any { return c.Watch.Lookback }, 72 * time.Hour},
 		{map[string]string{"LCW_WORKFLOWS": " a-1, b_2 ,,a-1,"}, func(c *config) any { return c.Watch.Workflows }, []string{"a-1", "b_2"}},
-		{map[string]string{"LCW_INSTANCE": "pod-7"}, func(c *config) any { return fmt.Sprint(c.Instance, c.InstanceSet) }, "pod-7true"},
+		{map[string]string{"LCW_INSTANCE": "pod-7"}, func(c *config) any { return c.Instance }, "pod-7"},
 		{map[string]string{"LCW_NATS_URL": "nats://a:4222, tls://user:pw@b:4222"}, func(c *config) any { return c.NATS.URL.Reveal() }, "nats://a:4222,tls://user:pw@b:4222"},
 		{map[string]string{"LCW_NATS_URL": "nats://a:4222,tls://user:pw@b:4222"}, func(c *config) any { return c.NATS.Servers }, []string{"nats://a:4222", "tls://b:4222"}},
 		{map[string]string{"LCW_NATS_URL": "nats://a:4222", "LCW_NATS_CREDS": creds}, func(c *config) any { return c.NATS.Creds }, creds},

@@ -38,8 +38,8 @@ func parse(s *settings, e env) (*config, error) {
 			p.add("LCW_WORKFLOWS", "%q is not a workflow id: ids are letters, digits, '-', '_' and '.'", id)
 		}
 	}
-	c.Instance, c.InstanceSet = s.Instance, s.Instance != ""
-	if !c.InstanceSet {
+	c.Instance = s.Instance
+	if c.Instance == "" {
 		c.Instance = defaultInstanceName(e.hostname)
 	} else if !isGraphID(c.Instance) || len(c.Instance) > 64 {
 		p.add("LCW_INSTANCE", "%q: use up to 64 letters, digits, '-', '_' and '.'", c.Instance)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -30,12 +29,6 @@ func (s *service) newGraphClient(cred azcore.TokenCredential, tenantID string) (
 // the polling lease), or its last complete poll ended within three poll intervals.
 func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Watcher, error) {
 	metrics := watcher.NewMetrics(s.reg) // once: a retry must not register it again
-	// The lease tells replicas apart by their instance name; the host name alone would
-	// let two watchers on one host both believe they hold it.
-	owner := s.cfg.Instance
-	if !s.cfg.InstanceSet {
-		owner = fmt.Sprintf("%s-%d", s.cfg.Instance, os.Getpid())
-	}
 	w, err := retryNATS(ctx, s.nats, "start the watcher", func(ctx context.Context) (*watcher.Watcher, error) {
 		return watcher.New(ctx, watcher.Options{
 			Graph:          g,
@@ -48,7 +41,7 @@ func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Wat
 			Lookback:       s.cfg.Watch.Lookback,
 			Overlap:        s.cfg.Watch.PollOverlap,
 			NotifyStatuses: s.cfg.Events.NotifyStatuses,
-			Instance:       owner,
+			Instance:       s.cfg.Instance,
 			Logger:         s.log.With("component", "watcher"),
 			Metrics:        metrics,
 		})

@@ -22,7 +22,7 @@ type settings struct {
 	PollOverlap  string `split_words:"true" default:"10m" desc:"each poll re-reads this much before the last one, for clock skew and late report entries (0 to 24h)"`
 	Workflows    string `split_words:"true" show:"all" desc:"comma-separated workflow ids to watch"`
 	Lookback     string `split_words:"true" default:"0s" desc:"on the very first start (no saved state), results that reached a final status longer ago than this are recorded silently, not announced (0 to 720h)"`
-	Instance     string `split_words:"true" show:"hostname" desc:"this process's name in logs, NATS connection names and the polling lease (unset, the lease adds the process id, so two watchers on one host never share it)"`
+	Instance     string `split_words:"true" show:"hostname" desc:"this process's name in logs, NATS connection names and the polling lease (informational: replicas sharing a name still cannot both hold the lease)"`
 
 	NatsURL       string `split_words:"true" group:"NATS" show:"embedded server" desc:"NATS server URL(s), comma-separated (nats://, tls://); empty runs an embedded server"`
 	NatsCreds     string `split_words:"true" desc:"NATS credentials file (external server)"`
