@@ -149,10 +149,12 @@ func (c *channel) post(ctx context.Context, m message, meta slack.SlackMetadata,
 		}
 		c.holdOff(wait)
 		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-		if o.limited {
-			err = l.paceBack(sctx, c.paceKey, time.Now().Add(wait))
-		} else {
-			err = l.paceNext(sctx, c.paceKey, time.Now().Add(wait), slot)
+		// End our reservation (it ran to Interval+CallTimeout) at the real next slot; a
+		// Retry-After must also stand if another replica moved the pace meanwhile.
+		next := time.Now().Add(wait)
+		err = l.paceNext(sctx, c.paceKey, next, slot)
+		if err == nil && o.limited {
+			err = l.paceBack(sctx, c.paceKey, next)
 		}
 		scancel()
 		if err != nil {

@@ -201,6 +201,27 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	}
 }
 
+// A 429 ends this replica's reservation of the channel: the next post waits for the
+// Retry-After, not for the reservation, which lasts as long as a whole call may.
+func TestRetryAfterShorterThanCallTimeout(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+	cfg := testConfig(e.fake)
+	cfg.CallTimeout = slack.DefaultCallTimeout
+	cfg.LeaseTTL = 0 // derived from the call timeout
+	e.run(e.js, e.notifier(e.js, cfg))
+	e.fake.FailNextPosts(1, notifytest.Fault{Status: 429, RetryAfter: "1"})
+	evs := e.burst("wf-a", "Offboard", "Limited", 2)
+	start := time.Now()
+	e.publish(evs...)
+	notifytest.Eventually(t, "all delivered", e.drained())
+	e.checkOnce(evs)
+	first := e.fake.Messages()[0].Received.Sub(start)
+	if first < time.Second || first >= slack.DefaultCallTimeout/2 {
+		t.Errorf("first message accepted %v after a 429 with Retry-After: 1, want from 1s and well before the %v call timeout",
+			first, slack.DefaultCallTimeout)
+	}
+}
+
 func TestRateLimitStorm(t *testing.T) {
 	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
 	e.fake.FailPostsFor(2500*time.Millisecond, notifytest.Fault{Status: 429, RetryAfter: "1"})
