@@ -318,7 +318,13 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	e.publish(evs[:20]...)
 	notifytest.Eventually(t, "posting started", func() bool { return len(e.fake.Messages()) > 0 })
 	e.srv.Restart()
-	e.publish(evs[20:]...)
+	// Like the watcher, publish again until the stream answers: while the client
+	// reconnects and JetStream recovers, a request can time out. Ids make it idempotent.
+	notifytest.Eventually(t, "published after the restart", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return notifytest.Publish(ctx, e.js, stream, prefix, evs[20:]...) == nil
+	})
 	notifytest.Eventually(t, "all delivered", e.drained())
 	e.checkOnce(evs)
 }
