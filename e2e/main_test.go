@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"sync"
@@ -19,7 +20,18 @@ var (
 	buildErr  error
 )
 
+// parallel is how many tests run at once unless -parallel says otherwise: they spend
+// their time waiting for pollers, acknowledgement deadlines, leases and rate limits,
+// not computing, so more of them than the machine has cores overlap well.
+const parallel = "4"
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", parallel)
+	}
 	var err error
 	if binDir, err = os.MkdirTemp("", "lcwnotify-e2e-"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
