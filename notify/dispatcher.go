@@ -178,7 +178,18 @@ func (d *Dispatcher) consumerConfig() jetstream.ConsumerConfig {
 }
 
 func (d *Dispatcher) ensureConsumer(ctx context.Context) error {
-	c, err := d.o.JS.CreateOrUpdateConsumer(ctx, d.o.Stream, d.cfg)
+	cfg := d.cfg
+	// Where a consumer starts matters only when it is created, and JetStream refuses to
+	// change it later: keep the start of one that exists (an operator may have created it
+	// to skip a backlog, see docs/operations.md) and bring the rest up to date.
+	switch existing, err := d.o.JS.Consumer(ctx, d.o.Stream, cfg.Durable); {
+	case err == nil:
+		was := existing.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = was.DeliverPolicy, was.OptStartSeq, was.OptStartTime
+	case !errors.Is(err, jetstream.ErrConsumerNotFound):
+		return fmt.Errorf("notify: read consumer %s: %w", cfg.Durable, err)
+	}
+	c, err := d.o.JS.CreateOrUpdateConsumer(ctx, d.o.Stream, cfg)
 	if err != nil {
 		return fmt.Errorf("notify: create or update consumer %s: %w", d.cfg.Durable, err)
 	}

@@ -419,3 +419,35 @@ func TestDispatcherDeferredIsNotAFailure(t *testing.T) {
 		t.Errorf("a deferral dead-lettered: %+v", dls)
 	}
 }
+
+// An operator who wants a new destination to skip the backlog creates its consumer first
+// with a later start; the dispatcher must adopt it, not fail on the deliver policy (which
+// JetStream does not let an update change), and must keep its position.
+func TestNewDispatcherKeepsAnExistingConsumersStart(t *testing.T) {
+	w := newWorld(t)
+	sink := &scriptSink{}
+	old := w.event("upr-old", "failed")
+	w.publish(old)
+	name := notify.ConsumerName(stream, sink.Name())
+	if _, err := w.js.CreateConsumer(context.Background(), stream, jetstream.ConsumerConfig{
+		Durable: name, DeliverPolicy: jetstream.DeliverNewPolicy, AckPolicy: jetstream.AckExplicitPolicy,
+		FilterSubjects: []string{"lcw.result.*.failed"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.start(w.options(sink))
+	fresh := w.event("upr-new", "completedWithErrors")
+	w.publish(fresh)
+	w.eventually("the new event delivered", func() bool { return len(sink.callTimes(fresh.ID)) == 1 })
+	w.eventually("drained", w.drained("script"))
+	if n := len(sink.callTimes(old.ID)); n != 0 {
+		t.Errorf("an event from before the consumer's start was delivered %d times", n)
+	}
+	cfg := w.consumer("script").Config
+	if cfg.DeliverPolicy != jetstream.DeliverNewPolicy {
+		t.Errorf("DeliverPolicy = %v, want the operator's DeliverNew kept", cfg.DeliverPolicy)
+	}
+	if want := []string{"lcw.result.*.failed", "lcw.result.*.completedWithErrors"}; !slices.Equal(cfg.FilterSubjects, want) {
+		t.Errorf("FilterSubjects = %v, want %v: the rest of the configuration is lcwnotify's", cfg.FilterSubjects, want)
+	}
+}
