@@ -2,7 +2,6 @@ package harness
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 )
 
 // Process is a running lcwnotify. Its stdout and stderr are kept in memory.
@@ -22,7 +23,7 @@ type Process struct {
 	Name string
 
 	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
+	stdout, stderr notifytest.Buffer
 	done           chan struct{}
 	state          *os.ProcessState
 
@@ -223,22 +224,4 @@ func poll(ctx context.Context, interval time.Duration, cond func() (bool, error)
 		case <-t.C:
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

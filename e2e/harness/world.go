@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -36,8 +37,9 @@ type Options struct {
 	Dir string
 	// NATSURL is the NATS server lcwnotify connects to (LCW_NATS_URL). Required.
 	NATSURL string
-	// Sim configures the Graph simulator. Unless ValidToken or Token is set, it accepts
-	// only tokens the World's authority issued, as Graph accepts only Entra's.
+	// Sim configures the Graph simulator. Unless ValidToken is set, it accepts the
+	// tokens the World's authority issued, as Graph accepts Entra's, and Sim.Token if set
+	// (for a client of the caller's own).
 	Sim graphsim.Options
 	// Slack configures the fake Slack; its Token is always SlackToken.
 	Slack notifytest.SlackOptions
@@ -69,7 +71,7 @@ func NewWorld(o Options) (*World, error) {
 	}
 	w := &World{Authority: graphtest.NewAuthority(), natsURL: o.NATSURL, dir: o.Dir}
 	w.Authority.RequireClientSecret(ClientSecret)
-	if o.Sim.ValidToken == nil && o.Sim.Token == "" {
+	if o.Sim.ValidToken == nil {
 		a := w.Authority
 		o.Sim.ValidToken = func(tok string) bool { return slices.Contains(a.Tokens(), tok) }
 	}
@@ -106,6 +108,10 @@ func (w *World) Close() {
 
 // GraphURL is the Graph root lcwnotify is configured with (LCW_GRAPH_URL).
 func (w *World) GraphURL() string { return w.graph.URL }
+
+// GraphClient returns an HTTP client that trusts Graph's certificate, for a client of
+// the caller's own (with Options.Sim.Token as its bearer token).
+func (w *World) GraphClient() *http.Client { return w.graph.Client() }
 
 // Env returns the environment of an lcwnotify process pointed at the World: the real
 // azidentity credential from AZURE_* variables against the authority, Graph, NATS,
