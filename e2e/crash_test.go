@@ -24,12 +24,8 @@ import (
 // stored twice.
 func TestKilledAtRandomMoments(t *testing.T) {
 	t.Parallel()
-	results, rate := 130, 10.0
-	if soak() {
-		results = 1000
-	}
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d (traffic and kill times)", seed)
+	results, rate := scaled(150), 10.0
+	seed := randomSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 2))
 
 	s := newStack(t, stackOptions{})

@@ -13,10 +13,13 @@
 // A failure names the results lost or doubled.
 //
 // The binary is built once per run (with -race when the tests run with -race, so races
-// in the real process fail the suite). The suite is skipped with -short. It runs in a
-// few minutes on two cores; LCW_E2E_SOAK=1 makes the crash and traffic tests several
-// times longer. Processes' logs are kept with `go test -artifacts`:
+// in the real process fail the suite). The suite is skipped with -short. It runs in
+// about two to four minutes on two cores, four tests at a time (they wait rather than
+// compute); LCW_E2E_SOAK=1 drives eight times as many results through every traffic
+// test, and the crash test kills the process correspondingly more often. Each test logs
+// the seed of its randomness. The processes' logs are kept with `go test -artifacts`:
 //
 //	go test -race ./e2e/
-//	LCW_E2E_SOAK=1 go test -race -timeout 30m -run Kill ./e2e/
+//	LCW_E2E_SOAK=1 go test -race -timeout 40m ./e2e/
+//	go test -race -run TestKilledAtRandomMoments -artifacts -outputdir /tmp/e2e ./e2e/
 package e2e

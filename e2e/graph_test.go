@@ -16,8 +16,7 @@ import (
 // null dates. Nothing is lost, doubled or made up.
 func TestGraphThrottlingAndGarbage(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := randomSeed(t)
 	s := newStack(t, stackOptions{})
 	tn := newTenant(s.world.Sim)
 	wfs := []graphsim.Workflow{
@@ -29,7 +28,7 @@ func TestGraphThrottlingAndGarbage(t *testing.T) {
 	}
 	p := s.startReady(s.env(), "run")
 	sim := s.world.Sim
-	done := newTraffic(tn, wfs, seed, busyTenant, 80, 6).start()
+	done := newTraffic(tn, wfs, seed, busyTenant, scaled(80), 6).start()
 
 	faults := []graphsim.Fault{
 		{Kind: graphsim.FaultThrottle, RetryAfter: 1337 * time.Millisecond, Times: 4},

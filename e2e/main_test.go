@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -62,3 +63,29 @@ func binary(t *testing.T) string {
 
 // soak reports whether the long variants run (LCW_E2E_SOAK=1).
 func soak() bool { return os.Getenv("LCW_E2E_SOAK") == "1" }
+
+// scaled returns n, or several times n in the long variants: how many results a traffic
+// test drives.
+func scaled(n int) int {
+	if soak() {
+		return 8 * n
+	}
+	return n
+}
+
+// randomSeed returns the seed of a test's randomness — the traffic, the moments things break —
+// and logs it: LCW_E2E_SEED replays the same traffic and the same choices (the timing of
+// the processes themselves is the machine's).
+func randomSeed(t *testing.T) uint64 {
+	t.Helper()
+	s := uint64(time.Now().UnixNano())
+	if v := os.Getenv("LCW_E2E_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("LCW_E2E_SEED=%q: want a number", v)
+		}
+		s = n
+	}
+	t.Logf("seed %d (LCW_E2E_SEED=%d replays it)", s, s)
+	return s
+}

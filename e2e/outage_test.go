@@ -17,8 +17,7 @@ import (
 // lost or doubled.
 func TestNATSRestartedDuringTraffic(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := randomSeed(t)
 	rng := rand.New(rand.NewPCG(seed, 3))
 	s := newStack(t, stackOptions{})
 	tn := newTenant(s.world.Sim)
@@ -30,7 +29,7 @@ func TestNATSRestartedDuringTraffic(t *testing.T) {
 	w := s.startReady(withEnv(env, "LCW_INSTANCE", "watcher-1"), "watch")
 	n := s.startReady(withEnv(env, "LCW_INSTANCE", "notifier-1"), "notify")
 
-	done := newTraffic(tn, wfs, seed, busyTenant, 70, 8).start()
+	done := newTraffic(tn, wfs, seed, busyTenant, scaled(70), 8).start()
 	for i := 1; i <= 3; i++ {
 		time.Sleep(time.Duration(1000+rng.IntN(2000)) * time.Millisecond)
 		if i < 3 {
@@ -59,8 +58,7 @@ func TestNATSRestartedDuringTraffic(t *testing.T) {
 // and may post twice (it says so in a warning that asks for ids).
 func TestSlackOutagesAndRateLimits(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := randomSeed(t)
 	s := newStack(t, stackOptions{})
 	s.channel = "C0ALERTS001"
 	tn := newTenant(s.world.Sim)
@@ -70,7 +68,7 @@ func TestSlackOutagesAndRateLimits(t *testing.T) {
 	}
 	p := s.startReady(s.env(), "run")
 	slack := s.world.Slack
-	done := newTraffic(tn, wfs, seed, failingTenant, 100, 5).start()
+	done := newTraffic(tn, wfs, seed, failingTenant, scaled(100), 5).start()
 
 	phases := []struct {
 		name  string

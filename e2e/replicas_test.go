@@ -13,8 +13,7 @@ import (
 // exactly once.
 func TestTwoReplicasOneKilled(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	seed := randomSeed(t)
 	s := newStack(t, stackOptions{})
 	tn := newTenant(s.world.Sim)
 	wfs := []graphsim.Workflow{
@@ -25,10 +24,10 @@ func TestTwoReplicasOneKilled(t *testing.T) {
 	a := s.startReady(withEnv(env, "LCW_INSTANCE", "replica-a"), "run")
 	b := s.startReady(withEnv(env, "LCW_INSTANCE", "replica-b"), "run")
 
-	const results = 80
+	results := scaled(80)
 	tr := newTraffic(tn, wfs, seed, busyTenant, results, 8)
 	done := tr.start()
-	s.waitFor(time.Minute, "half the traffic", func() (bool, string) { return tr.created.Load() >= results/2, "" })
+	s.waitFor(time.Minute, "half the traffic", func() (bool, string) { return tr.created.Load() >= int64(results/2), "" })
 	leader, other := a, b
 	if leaders := leaderOf(t, a) + leaderOf(t, b); leaders != 1 {
 		t.Fatalf("%v replicas hold the polling lease, want exactly one", leaders)

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"io"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.history, []int{1000, 30000, 300000}) || !slices.Equal(o.burst, []int{300, 50}) ||
+		!slices.Equal(o.phases, allPhases) || o.timeScale != 1 || o.baselineInterval() != time.Second {
+		t.Errorf("defaults = %+v", o)
+	}
+	o, err = parseFlags([]string{"-phases", "burst", "-burst", "10, 5", "-time-scale", "10"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.does(phaseBurst) || o.does(phasePoll) || !slices.Equal(o.burst, []int{10, 5}) || o.baselineInterval() != 100*time.Millisecond {
+		t.Errorf("parsed = %+v", o)
+	}
+
+	for _, args := range [][]string{
+		{"-phases", "poll,speed"},
+		{"-history", "1000,x"},
+		{"-burst", "0"},
+		{"-time-scale", "0.5"},
+		{"-polls", "1"},
+		{"extra"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) = nil error, want one", args)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	l := &latencyResult{}
+	for i := 1; i <= 50; i++ {
+		l.samples = append(l.samples, time.Duration(i)*time.Millisecond)
+	}
+	for _, tc := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 25 * time.Millisecond}, {99, 50 * time.Millisecond}, {100, 50 * time.Millisecond}, {1, time.Millisecond}} {
+		if got := l.percentile(tc.p); got != tc.want {
+			t.Errorf("percentile(%v) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{count(300000), "300 000"},
+		{count(31), "31"},
+		{count(1000), "1 000"},
+		{size(18609), "18.2 kB"},
+		{size(154425570), "147.3 MB"},
+		{ratio(3011, 31), "97×"},
+		{ratio(21, 31), "0.7×"},
+		{ratio(1, 0), "–"},
+		{secs(3100 * time.Millisecond), "3.10 s"},
+		{secs(353800 * time.Millisecond), "353.8 s"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
