@@ -61,13 +61,13 @@ func TestKilledAtRandomMoments(t *testing.T) {
 			running = false
 		default:
 		}
-		switch mode := rng.IntN(20); {
-		case mode < 4: // during start-up
+		switch mode := killMode(kills, rng); mode {
+		case killAtStart:
 			time.Sleep(time.Duration(rng.IntN(1500)) * time.Millisecond)
 			s.kill(p)
 			atStart++
-		case mode < 9: // when Slack accepts the next post
-			k := &postKill{p: p, before: rng.IntN(2) == 0, after: time.Duration(rng.IntN(5000)) * time.Microsecond, done: make(chan struct{})}
+		case killBeforeAnswer, killAfterAnswer:
+			k := &postKill{p: p, before: mode == killBeforeAnswer, after: time.Duration(rng.IntN(5000)) * time.Microsecond, done: make(chan struct{})}
 			armed.Store(k)
 			select {
 			case <-k.done:
@@ -98,6 +98,32 @@ func TestKilledAtRandomMoments(t *testing.T) {
 		kills, tr.actions.Load(), atStart, atPost, names+1)
 	s.settle(tn, p, 4*time.Minute, false)
 	s.stop(p)
+}
+
+// Where a kill lands.
+const (
+	killAtStart      = iota // during start-up
+	killBeforeAnswer        // Slack accepted a post; the process never hears of it
+	killAfterAnswer         // a few milliseconds after the answer: racing the ledger write
+	killAnytime             // at a random moment once the process has polled
+)
+
+// killMode returns where the k-th kill lands: the first three try each targeted moment
+// once, so that every run covers them; then one kill in five lands during start-up, one
+// in four at a Slack post, the rest anywhere.
+func killMode(k int, rng *rand.Rand) int {
+	if k < 3 {
+		return []int{killBeforeAnswer, killAfterAnswer, killAtStart}[k]
+	}
+	switch n := rng.IntN(20); {
+	case n < 4:
+		return killAtStart
+	case n < 7:
+		return killBeforeAnswer
+	case n < 9:
+		return killAfterAnswer
+	}
+	return killAnytime
 }
 
 // postKill is a kill armed to fire when Slack accepts the next post: before the answer

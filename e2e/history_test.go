@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/e2e/harness"
 	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
@@ -15,6 +16,7 @@ import (
 func TestFirstStartWithHistory(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
+	s.channel = harness.DefaultChannel // by name, as many operators configure it
 	tn := newTenant(s.world.Sim)
 	joiner := tn.workflow("Onboard new hires", graphsim.CategoryJoiner)
 	leaver := tn.workflow("Offboard leavers", graphsim.CategoryLeaver)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/e2e/harness"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
@@ -30,6 +31,7 @@ var allowedMarkup = regexp.MustCompile(`^(` + regexp.QuoteMeta(mention) +
 func TestHostileTextAndSecrets(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{webhook: true})
+	s.channel = harness.DefaultChannel // by name, as many operators configure it
 	tn := newTenant(s.world.Sim)
 	wf := s.world.Sim.AddWorkflow(graphsim.Workflow{
 		DisplayName: "<!here> Offboard <https://evil.example/login|Microsoft> & *co*",

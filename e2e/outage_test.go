@@ -52,15 +52,10 @@ func TestNATSRestartedDuringTraffic(t *testing.T) {
 // for a while, then ok:false internal_error, then a storm of 429s with Retry-After.
 // Every failure is posted once; nothing is posted to a channel inside a Retry-After
 // window (the fake counts violations, and the stack fails the test on any).
-//
-// Channels are configured by id here: the notifier reads a channel's history back only
-// by id, and with a name whose very first post lost its answer it cannot know the id
-// and may post twice (it says so in a warning that asks for ids).
 func TestSlackOutagesAndRateLimits(t *testing.T) {
 	t.Parallel()
 	seed := randomSeed(t)
 	s := newStack(t, stackOptions{})
-	s.channel = "C0ALERTS001"
 	tn := newTenant(s.world.Sim)
 	wfs := []graphsim.Workflow{
 		tn.workflow("Onboard new hires", graphsim.CategoryJoiner),

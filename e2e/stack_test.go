@@ -24,8 +24,13 @@ const (
 	stream = "LCW"
 	prefix = "lcw"
 	// leaverChannel receives leaver workflows' notifications (LCW_SLACK_ROUTES), the
-	// others go to harness.DefaultChannel: two channels paced independently.
+	// others go to the stack's channel: two channels paced independently.
 	leaverChannel = "C0LEAVERS01"
+	// alertsChannel is the stack's channel unless a test configures it by name
+	// (harness.DefaultChannel). Tests that crash the process or lose Slack's answers use
+	// ids: with a name the notifier cannot read a channel back before its first post was
+	// answered (see TestChannelByNameFirstAnswerLost).
+	alertsChannel = "C0ALERTS001"
 )
 
 // stack is one test's world: a restartable nats-server, the fakes, and the lcwnotify
@@ -66,7 +71,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Close)
-	s := &stack{t: t, nats: ns, js: js, world: w, channel: harness.DefaultChannel}
+	s := &stack{t: t, nats: ns, js: js, world: w, channel: alertsChannel}
 	t.Cleanup(s.finish)
 	return s
 }

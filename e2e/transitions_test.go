@@ -23,6 +23,7 @@ const suspended = "suspendedForReview"
 func TestLiveTransitions(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, stackOptions{})
+	s.channel = harness.DefaultChannel // by name, as many operators configure it
 	tn := newTenant(s.world.Sim)
 	joiner := tn.workflow("Onboard new hires", graphsim.CategoryJoiner)
 	leaver := tn.workflow("Offboard leavers", graphsim.CategoryLeaver)
