@@ -237,8 +237,7 @@ func (s *stack) finish() {
 	dir := s.t.ArtifactDir()
 	for _, p := range procs {
 		if !p.Exited() {
-			p.ended = true
-			p.Kill()
+			s.kill(p)
 		}
 		for _, race := range p.Races() {
 			s.t.Errorf("%s: data race in lcwnotify:\n%s", p.Name, race)
