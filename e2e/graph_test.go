@@ -28,7 +28,8 @@ func TestGraphThrottlingAndGarbage(t *testing.T) {
 	}
 	p := s.startReady(s.env(), "run")
 	sim := s.world.Sim
-	done := newTraffic(tn, wfs, seed, busyTenant, scaled(80), 6).start()
+	tr := newTraffic(tn, wfs, seed, busyTenant, scaled(600), 6)
+	done := tr.start()
 
 	faults := []graphsim.Fault{
 		{Kind: graphsim.FaultThrottle, RetryAfter: 1337 * time.Millisecond, Times: 4},
@@ -51,6 +52,7 @@ func TestGraphThrottlingAndGarbage(t *testing.T) {
 			return n == 0, fmt.Sprintf("%d pending", n)
 		})
 	}
+	tr.finish()
 	<-done
 	s.settle(tn, p, 3*time.Minute, false)
 	if got := metric(t, p, "lcwnotify_graph_throttled_seconds_total"); got <= 0 {

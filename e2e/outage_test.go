@@ -29,7 +29,8 @@ func TestNATSRestartedDuringTraffic(t *testing.T) {
 	w := s.startReady(withEnv(env, "LCW_INSTANCE", "watcher-1"), "watch")
 	n := s.startReady(withEnv(env, "LCW_INSTANCE", "notifier-1"), "notify")
 
-	done := newTraffic(tn, wfs, seed, busyTenant, scaled(70), 8).start()
+	tr := newTraffic(tn, wfs, seed, busyTenant, scaled(400), 8)
+	done := tr.start()
 	for i := 1; i <= 3; i++ {
 		time.Sleep(time.Duration(1000+rng.IntN(2000)) * time.Millisecond)
 		if i < 3 {
@@ -41,6 +42,7 @@ func TestNATSRestartedDuringTraffic(t *testing.T) {
 		}
 		s.waitFor(time.Minute, fmt.Sprintf("both processes back on NATS after outage %d", i), reconnected([]*proc{w, n}, i))
 	}
+	tr.finish()
 	<-done
 	s.settle(tn, w, 3*time.Minute, false)
 	s.stop(n)
@@ -63,7 +65,8 @@ func TestSlackOutagesAndRateLimits(t *testing.T) {
 	}
 	p := s.startReady(s.env(), "run")
 	slack := s.world.Slack
-	done := newTraffic(tn, wfs, seed, failingTenant, scaled(100), 5).start()
+	tr := newTraffic(tn, wfs, seed, failingTenant, scaled(600), 5)
+	done := tr.start()
 
 	phases := []struct {
 		name  string
@@ -105,6 +108,7 @@ func TestSlackOutagesAndRateLimits(t *testing.T) {
 			t.Errorf("%s: lcwnotify attempted no post, so the phase tested nothing", ph.name)
 		}
 	}
+	tr.finish()
 	<-done
 	s.settle(tn, p, 3*time.Minute, false)
 	if got := metric(t, p, "lcwnotify_slack_rate_limited_seconds_total"); got < 3 {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -28,11 +29,13 @@ func TestTwoReplicasOneKilled(t *testing.T) {
 	tr := newTraffic(tn, wfs, seed, busyTenant, results, 8)
 	done := tr.start()
 	s.waitFor(time.Minute, "half the traffic", func() (bool, string) { return tr.created.Load() >= int64(results/2), "" })
+	var la, lb float64
+	s.waitFor(time.Minute, "exactly one replica polling", func() (bool, string) {
+		la, lb = leaderOf(t, a), leaderOf(t, b)
+		return la+lb == 1, fmt.Sprintf("lcwnotify_watcher_leader: %s %v, %s %v", a.Name, la, b.Name, lb)
+	})
 	leader, other := a, b
-	if leaders := leaderOf(t, a) + leaderOf(t, b); leaders != 1 {
-		t.Fatalf("%v replicas hold the polling lease, want exactly one", leaders)
-	}
-	if leaderOf(t, b) == 1 {
+	if lb == 1 {
 		leader, other = b, a
 	}
 	s.kill(leader)

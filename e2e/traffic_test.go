@@ -56,6 +56,8 @@ type traffic struct {
 	// actions counts actions taken, created results created: progress, for tests that
 	// break something midway.
 	actions, created atomic.Int64
+	// stopping ends the creation of results early (finish).
+	stopping atomic.Bool
 }
 
 type plan struct {
@@ -79,17 +81,22 @@ func (tr *traffic) start() <-chan struct{} {
 	return done
 }
 
+// finish stops creating results: the traffic ends once the results in flight have
+// reached the end of their paths. Tests that break things for as long as it takes use
+// a generous number of results and finish when they are done.
+func (tr *traffic) finish() { tr.stopping.Store(true) }
+
 func (tr *traffic) run() {
 	tick := time.NewTicker(time.Duration(float64(time.Second) / tr.rate))
 	defer tick.Stop()
 	var active []*plan
 	created := 0
-	for created < tr.results || len(active) > 0 {
+	for (created < tr.results && !tr.stopping.Load()) || len(active) > 0 {
 		<-tick.C
 		tr.actions.Add(1)
 		// Start a run one time in three while results remain to create, or when nothing
 		// is in flight.
-		if created < tr.results && (len(active) == 0 || tr.rng.IntN(3) == 0) {
+		if created < tr.results && !tr.stopping.Load() && (len(active) == 0 || tr.rng.IntN(3) == 0) {
 			n := min(1+tr.rng.IntN(4), tr.results-created)
 			created += n
 			tr.created.Store(int64(created))
