@@ -25,7 +25,7 @@ const FakeToken = "xoxb-000000000000-0000000000000-fakeTokenFakeToken"
 const WebhookChannel = "C0WEBHOOK00"
 
 // DefaultScopes are the scopes a fake Slack reports for its token.
-const DefaultScopes = "chat:write,channels:history,groups:history"
+const DefaultScopes = "chat:write,channels:history,groups:history,channels:read,groups:read"
 
 // SlackOptions configure a fake Slack.
 type SlackOptions struct {
@@ -117,6 +117,7 @@ func NewSlack(opts SlackOptions) *Slack {
 	mux.HandleFunc("/api/chat.postMessage", s.postMessage)
 	mux.HandleFunc("/api/conversations.history", s.conversationsHistory)
 	mux.HandleFunc("/api/auth.test", s.authTest)
+	mux.HandleFunc("/api/conversations.list", s.conversationsList)
 	mux.HandleFunc("POST "+s.webhookPath, s.webhook)
 	s.srv = httptest.NewServer(mux)
 	return s

@@ -164,22 +164,47 @@ func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok"))
 }
 
-func (s *Slack) conversationsHistory(w http.ResponseWriter, r *http.Request) {
+// admit does what each Web API method of the fake does first: parse the form, apply an
+// injected fault, check the token and, when scopes are named, that the token has one of
+// them. It reports whether the request may go on.
+func (s *Slack) admit(w http.ResponseWriter, r *http.Request, take func() (Fault, bool), anyScope ...string) bool {
 	s.count(false)
 	if err := r.ParseForm(); err != nil {
 		slackError(w, "invalid_form_data")
-		return
+		return false
 	}
-	if f, ok := s.fault(&s.history); ok && applyFault(w, f, false) {
-		return
+	if f, ok := take(); ok && applyFault(w, f, false) {
+		return false
 	}
 	if bearer(r) != s.opts.Token {
 		slackError(w, "invalid_auth")
-		return
+		return false
 	}
 	scopes := strings.Split(s.opts.Scopes, ",")
-	if !slices.Contains(scopes, "channels:history") && !slices.Contains(scopes, "groups:history") {
+	if len(anyScope) > 0 && !slices.ContainsFunc(anyScope, func(sc string) bool { return slices.Contains(scopes, sc) }) {
 		slackError(w, "missing_scope")
+		return false
+	}
+	return true
+}
+
+// writePage answers one cursor page of items under key, as Slack's list methods do.
+func writePage(w http.ResponseWriter, r *http.Request, key string, items []map[string]any) {
+	limit, _ := strconv.Atoi(r.FormValue("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	off := min(decodeCursor(r.FormValue("cursor")), len(items))
+	end := min(off+limit, len(items))
+	resp := map[string]any{"ok": true, key: items[off:end], "has_more": end < len(items)}
+	if end < len(items) {
+		resp["response_metadata"] = map[string]any{"next_cursor": encodeCursor(end)}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Slack) conversationsHistory(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r, func() (Fault, bool) { return s.fault(&s.history) }, "channels:history", "groups:history") {
 		return
 	}
 	id := r.FormValue("channel")
@@ -206,31 +231,27 @@ func (s *Slack) conversationsHistory(w http.ResponseWriter, r *http.Request) {
 		in = append(in, msg)
 	}
 	s.mu.Unlock()
+	writePage(w, r, "messages", in)
+}
 
-	limit, _ := strconv.Atoi(r.FormValue("limit"))
-	if limit <= 0 || limit > 999 {
-		limit = 100
+// conversationsList lists the channels the fake knows: those named by ChannelID, by a
+// post, or by a route, as a workspace's existing channels.
+func (s *Slack) conversationsList(w http.ResponseWriter, r *http.Request) {
+	if !s.admit(w, r, s.all.take, "channels:read", "groups:read") {
+		return
 	}
-	off := min(decodeCursor(r.FormValue("cursor")), len(in))
-	end := min(off+limit, len(in))
-	resp := map[string]any{"ok": true, "messages": in[off:end], "has_more": end < len(in)}
-	if end < len(in) {
-		resp["response_metadata"] = map[string]any{"next_cursor": encodeCursor(end)}
+	s.mu.Lock()
+	var all []map[string]any
+	for name, id := range s.names {
+		all = append(all, map[string]any{"id": id, "name": name, "is_channel": true})
 	}
-	writeJSON(w, http.StatusOK, resp)
+	s.mu.Unlock()
+	slices.SortFunc(all, func(a, b map[string]any) int { return strings.Compare(a["name"].(string), b["name"].(string)) })
+	writePage(w, r, "channels", all)
 }
 
 func (s *Slack) authTest(w http.ResponseWriter, r *http.Request) {
-	s.count(false)
-	if err := r.ParseForm(); err != nil {
-		slackError(w, "invalid_form_data")
-		return
-	}
-	if f, ok := s.all.take(); ok && applyFault(w, f, false) {
-		return
-	}
-	if bearer(r) != s.opts.Token {
-		slackError(w, "invalid_auth")
+	if !s.admit(w, r, s.all.take) {
 		return
 	}
 	w.Header().Set("X-OAuth-Scopes", s.opts.Scopes)

@@ -24,6 +24,8 @@ type destination interface {
 	// history returns the timestamps of the messages in channelID posted since since that
 	// complete one of the wanted batches.
 	history(ctx context.Context, channelID string, since time.Time, want map[string]bool) (map[string]string, error)
+	// channelByName returns the id of the channel called name, "" when the token sees none.
+	channelByName(ctx context.Context, name string) (string, error)
 }
 
 // botAPI posts with chat.postMessage and reads back with conversations.history.
@@ -75,6 +77,29 @@ func (a *botAPI) history(ctx context.Context, channelID string, since time.Time,
 	}
 }
 
+func (a *botAPI) channelByName(ctx context.Context, name string) (string, error) {
+	params := &slack.GetConversationsParameters{
+		Types:           []string{"public_channel", "private_channel"},
+		ExcludeArchived: true,
+		Limit:           1000,
+	}
+	for {
+		chans, cursor, err := a.client.GetConversationsContext(ctx, params)
+		if err != nil {
+			return "", err
+		}
+		for _, ch := range chans {
+			if ch.Name == name {
+				return ch.ID, nil
+			}
+		}
+		if cursor == "" {
+			return "", nil
+		}
+		params.Cursor = cursor
+	}
+}
+
 // batchMetadata is the metadata of part (1-based) of parts of batch.
 func batchMetadata(batch string, part, parts int) slack.SlackMetadata {
 	return slack.SlackMetadata{EventType: EventType, EventPayload: map[string]any{
@@ -120,3 +145,5 @@ func (w *incomingWebhook) readsBack() bool { return false }
 func (w *incomingWebhook) history(context.Context, string, time.Time, map[string]bool) (map[string]string, error) {
 	return nil, nil
 }
+
+func (w *incomingWebhook) channelByName(context.Context, string) (string, error) { return "", nil }

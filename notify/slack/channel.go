@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,11 @@ type channel struct {
 	leading   bool
 	notBefore time.Time // pacing and any Retry-After window
 	id        string    // the channel id, once known
+
+	// identifyAfter is when identify may ask Slack again for a named channel's id;
+	// identifyWarned keeps its warning to once per process.
+	identifyAfter  time.Time
+	identifyWarned bool
 }
 
 // deliver queues it and waits for its outcome, posting rounds while it holds the poster
@@ -177,6 +183,50 @@ func (c *channel) ref() string {
 		return c.id
 	}
 	return c.target
+}
+
+// identifyRetry is how long identify waits before asking Slack again after it could not
+// find a named channel's id.
+const identifyRetry = 5 * time.Minute
+
+// identify finds the id of a channel configured by name before anything is posted to it:
+// from the ledger, where an earlier post or process recorded it, or else from
+// conversations.list. A message whose post answer is lost can only be looked for in the
+// channel's history by id; posting by name without one is the single way a crash could
+// repeat a message, so the notifier warns when it has to.
+func (c *channel) identify(ctx context.Context) {
+	c.mu.Lock()
+	skip := c.id != "" || !c.n.dest.readsBack() || time.Now().Before(c.identifyAfter)
+	c.identifyAfter = time.Now().Add(identifyRetry)
+	c.mu.Unlock()
+	if skip {
+		return
+	}
+	id, err := c.n.ledger.channelID(ctx, c.target)
+	if err == nil && id == "" {
+		cctx, cancel := context.WithTimeout(ctx, c.n.cfg.CallTimeout)
+		id, err = c.n.dest.channelByName(cctx, strings.TrimPrefix(c.target, "#"))
+		cancel()
+		if err != nil {
+			err = c.n.classify(err, "conversations.list").err
+		}
+	}
+	if id != "" {
+		c.learn(ctx, id)
+		return
+	}
+	c.mu.Lock()
+	warned := c.identifyWarned
+	c.identifyWarned = true
+	c.mu.Unlock()
+	if !warned {
+		why := "no channel of that name is visible to the token"
+		if err != nil {
+			why = err.Error()
+		}
+		c.log.Warn("cannot find the id of a channel configured by name, so a crash during the first post to it could repeat that message: "+
+			"configure the channel id (C0123…) instead, or add the channels:read and groups:read scopes", "reason", why)
+	}
 }
 
 // learn records the id Slack reported for a channel configured by name.

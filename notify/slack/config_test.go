@@ -96,12 +96,16 @@ func TestCheck(t *testing.T) {
 		name    string
 		opts    notifytest.SlackOptions
 		token   string
+		channel string
 		wantErr string
 	}{
-		{"good token", notifytest.SlackOptions{}, "", ""},
-		{"wrong token", notifytest.SlackOptions{}, "xoxb-wrong-SECRETsecret", "LCW_SLACK_TOKEN"},
-		{"no history scope", notifytest.SlackOptions{Scopes: "chat:write"}, "", "channels:history"},
-		{"no write scope", notifytest.SlackOptions{Scopes: "channels:history"}, "", "chat:write"},
+		{"good token", notifytest.SlackOptions{}, "", "", ""},
+		{"wrong token", notifytest.SlackOptions{}, "xoxb-wrong-SECRETsecret", "", "LCW_SLACK_TOKEN"},
+		{"no history scope", notifytest.SlackOptions{Scopes: "chat:write"}, "", "", "channels:history"},
+		{"no write scope", notifytest.SlackOptions{Scopes: "channels:history"}, "", "", "chat:write"},
+		{"channel by id needs no read scope", notifytest.SlackOptions{Scopes: "chat:write,channels:history"}, "", "", ""},
+		{"channel by name needs a read scope", notifytest.SlackOptions{Scopes: "chat:write,channels:history"}, "", "#alerts", "channels:read"},
+		{"channel by name with a read scope", notifytest.SlackOptions{Scopes: "chat:write,channels:history,channels:read"}, "", "#alerts", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +114,9 @@ func TestCheck(t *testing.T) {
 			cfg := testConfig(fake)
 			if tc.token != "" {
 				cfg.Token = tc.token
+			}
+			if tc.channel != "" {
+				cfg.Channel = tc.channel
 			}
 			n, err := slack.New(context.Background(), cfg, js, "LCW", nil)
 			if err != nil {

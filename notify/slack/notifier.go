@@ -168,8 +168,24 @@ func (n *Notifier) Check(ctx context.Context) error {
 	if !slices.Contains(scopes, "channels:history") && !slices.Contains(scopes, "groups:history") {
 		missing = append(missing, "channels:history or groups:history (to read back after a crash, for exactly-once delivery)")
 	}
+	if n.namesChannels() && !slices.Contains(scopes, "channels:read") && !slices.Contains(scopes, "groups:read") {
+		missing = append(missing, "channels:read or groups:read (to look up the ids of channels given by name, for exactly-once delivery; or give channel ids)")
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("slack: the bot token lacks scopes: %s; add them under OAuth & Permissions and reinstall the app", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// namesChannels reports whether a channel is configured by name rather than id.
+func (n *Notifier) namesChannels() bool {
+	if n.cfg.Channel != "" && !isChannelID(n.cfg.Channel) {
+		return true
+	}
+	for _, ch := range n.cfg.Routes {
+		if !isChannelID(ch) {
+			return true
+		}
+	}
+	return false
 }

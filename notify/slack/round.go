@@ -27,6 +27,7 @@ const (
 // the ledger shows as posted or held elsewhere, reads back those left pending by a process
 // that is gone, and posts the rest in as few messages as Slack's limits allow.
 func (c *channel) round(ctx context.Context, items []*item) {
+	c.identify(ctx)
 	fresh := c.resolve(ctx, items)
 	if len(fresh) == 0 {
 		return

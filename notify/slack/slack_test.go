@@ -369,21 +369,28 @@ func (a *afterFirst) Deliver(ctx context.Context, ev *events.Event) error {
 func TestUnknownOutcomeIsTakenOverAtOnce(t *testing.T) {
 	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
 	cfg := testConfig(e.fake)
+	ev := e.burst("wf-a", "Offboard", "Unknown", 1)
+	e.answerLostThenTakenOver(cfg, ev)
+	e.checkOnce(ev)
+}
+
+// answerLostThenTakenOver loses the answer to the first post of evs's delivery, stops that
+// process while its lease still runs, and lets a second process take the events over.
+func (e *env) answerLostThenTakenOver(cfg slack.Config, evs []*events.Event) {
+	e.t.Helper()
 	cfg.LeaseTTL = time.Hour // the first process's lease outlives the test
 	e.fake.FailNextPosts(1, notifytest.Fault{LoseResponse: true})
 	failed := make(chan error, 1)
 	stopA := e.run(e.js, &afterFirst{Sink: e.notifier(e.js, cfg), hook: func(err error) { failed <- err }})
-	ev := e.burst("wf-a", "Offboard", "Unknown", 1)
-	e.publish(ev...)
+	e.publish(evs...)
 	if err := <-failed; err == nil {
-		t.Fatal("the first delivery succeeded despite the lost response")
+		e.t.Fatal("the first delivery succeeded despite the lost response")
 	}
 	stopA()
 
-	_, js2 := e.srv.Connect(t)
+	_, js2 := e.srv.Connect(e.t)
 	e.run(js2, e.notifier(js2, cfg))
-	notifytest.Eventually(t, "taken over by the other process", e.drained())
-	e.checkOnce(ev)
+	notifytest.Eventually(e.t, "taken over by the other process", e.drained())
 }
 
 // TestShutdownHandsBackQueuedEvents stops a process while an event waits for the
@@ -412,4 +419,40 @@ func TestShutdownHandsBackQueuedEvents(t *testing.T) {
 	notifytest.Eventually(t, "the queued event posted by the next process", e.drained())
 	e.checkOnce(append(first, second...))
 	e.checkPaced(interval)
+}
+
+// TestChannelByNameFirstAnswerLost: the channel is configured by name and the answer to
+// the very first post to it is lost. The notifier looked the name up before posting, so
+// the next process can read the channel's history and must not post again. Without the
+// scopes to look names up it cannot, and it says so.
+func TestChannelByNameFirstAnswerLost(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		scopes   string
+		want     int
+		wantWarn bool
+	}{
+		{"looked up with channels:read", "", 1, false},
+		{"no read scope: warned, may repeat", "chat:write,channels:history,groups:history", 2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond, Scopes: tc.scopes})
+			id := e.fake.ChannelID("alerts") // the workspace has the channel
+			cfg := testConfig(e.fake)
+			cfg.Channel = "#alerts"
+			ev := e.burst("wf-a", "Offboard", "Named", 1)
+			e.answerLostThenTakenOver(cfg, ev)
+			if got := countByUser(e.fake)(ev[0]); got != tc.want {
+				t.Errorf("posted %d times, want %d", got, tc.want)
+			}
+			for _, m := range e.fake.Messages() {
+				if m.Channel != id {
+					t.Errorf("posted to %s, want the channel's id %s", m.Channel, id)
+				}
+			}
+			if warned := strings.Contains(e.logs.String(), "cannot find the id of a channel configured by name"); warned != tc.wantWarn {
+				t.Errorf("warned = %v, want %v; logs:\n%s", warned, tc.wantWarn, e.logs.String())
+			}
+		})
+	}
 }
