@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"testing"
 	"time"
 
@@ -12,13 +11,9 @@ import (
 
 // TestChannelByNameFirstAnswerLost: with LCW_SLACK_CHANNEL given as a name (which the
 // contract allows), Slack accepts the very first post but its answer is lost. The
-// notifier never learned the channel's id, so it cannot read the history back and posts
-// again: the failure is notified twice. A known defect of notify/slack, reported; the
-// test runs with LCW_E2E_KNOWN_DEFECTS=1 and is to run always once it is fixed.
+// notifier looked the channel's id up before posting, so it reads the history back and
+// does not post again: the failure is notified once.
 func TestChannelByNameFirstAnswerLost(t *testing.T) {
-	if os.Getenv("LCW_E2E_KNOWN_DEFECTS") != "1" {
-		t.Skip("known defect: a channel configured by name whose first post lost its answer is posted to twice (set LCW_E2E_KNOWN_DEFECTS=1 to run)")
-	}
 	t.Parallel()
 	s := newStack(t, stackOptions{})
 	s.channel = harness.DefaultChannel

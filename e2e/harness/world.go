@@ -27,7 +27,7 @@ const (
 	// WebhookSecret is whsec_ and the base64 of "e2e-WEBHOOK-S3CR3T-0123456789abc" (32 bytes).
 	WebhookSecret = "whsec_ZTJlLVdFQkhPT0stUzNDUjNULTAxMjM0NTY3ODlhYmM="
 	// DefaultChannel is LCW_SLACK_CHANNEL: a name, as many operators configure it, so the
-	// notifier has to learn the channel id from Slack to read its history back.
+	// notifier has to look the channel id up to read its history back.
 	DefaultChannel = "#lcw-alerts"
 )
 
@@ -82,6 +82,7 @@ func NewWorld(o Options) (*World, error) {
 	w.graph.StartTLS()
 	o.Slack.Token = SlackToken
 	w.Slack = notifytest.NewSlack(o.Slack)
+	w.Slack.ChannelID(DefaultChannel) // the workspace has the channel before lcwnotify starts
 	if o.Webhook {
 		w.Webhook = notifytest.NewReceiver(WebhookSecret)
 	}
