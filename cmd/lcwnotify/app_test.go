@@ -74,3 +74,19 @@ func TestServiceRun(t *testing.T) {
 		})
 	}
 }
+
+func TestLogsWriteDurationsForPeople(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var b strings.Builder
+		log := newLogger(&b, &config{LogLevel: slog.LevelInfo, LogFormat: format}, false, func(string) string { return "" })
+		log.Info("delivery failed; will retry", "retry_in", 1073562121*time.Nanosecond, "tiny", 250*time.Microsecond)
+		for _, want := range []string{"1.074s", "250µs"} {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%s log %q lacks %q", format, b.String(), want)
+			}
+		}
+		if strings.Contains(b.String(), "1073562121") {
+			t.Errorf("%s log writes a duration as nanoseconds: %q", format, b.String())
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 )
 
 // Exit statuses, as the contract fixes them.
@@ -149,9 +150,22 @@ func newLogger(w io.Writer, cfg *config, demo bool, getenv func(string) string) 
 			format = "text"
 		}
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: readableDurations}
 	if format == "text" {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// readableDurations writes durations as "1.074s" rather than the JSON handler's integer
+// nanoseconds, which no one reading a log line can take in at a glance.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		d := a.Value.Duration()
+		if d >= time.Millisecond || d <= -time.Millisecond {
+			d = d.Round(time.Millisecond)
+		}
+		a.Value = slog.StringValue(d.String())
+	}
+	return a
 }
