@@ -22,6 +22,7 @@ const testToken = "eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJ0ZW5hbnQtMSJ9.c2VjcmV0LXNpZ25hd
 type seen struct {
 	Path, RawQuery string
 	URI            string // RequestURI, as sent
+	Proto          string
 	Header         http.Header
 	RemoteAddr     string
 	At             time.Time
@@ -37,15 +38,31 @@ type fakeGraph struct {
 func newFakeGraph(t *testing.T, h http.HandlerFunc) *fakeGraph {
 	t.Helper()
 	f := &fakeGraph{}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.Server = httptest.NewServer(f.record(h))
+	t.Cleanup(f.Close)
+	return f
+}
+
+// newFakeGraphTLS is newFakeGraph over TLS, with HTTP/2 when http2 is set; its
+// Client trusts it.
+func newFakeGraphTLS(t *testing.T, http2 bool, h http.HandlerFunc) *fakeGraph {
+	t.Helper()
+	f := &fakeGraph{}
+	f.Server = httptest.NewUnstartedServer(f.record(h))
+	f.EnableHTTP2 = http2
+	f.StartTLS()
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeGraph) record(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
-		f.reqs = append(f.reqs, seen{Path: r.URL.Path, RawQuery: r.URL.RawQuery, URI: r.RequestURI,
+		f.reqs = append(f.reqs, seen{Path: r.URL.Path, RawQuery: r.URL.RawQuery, URI: r.RequestURI, Proto: r.Proto,
 			Header: r.Header.Clone(), RemoteAddr: r.RemoteAddr, At: time.Now()})
 		f.mu.Unlock()
 		h(w, r)
-	}))
-	t.Cleanup(f.Close)
-	return f
+	}
 }
 
 func (f *fakeGraph) requests() []seen {

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -59,9 +62,8 @@ func (c *Client) get(ctx context.Context, op, rawURL string) ([]byte, error) {
 			return nil, fmt.Errorf("graph %s: giving up after %d attempts: %w", op, attempt+1, out.err)
 		}
 		if out.newConn {
-			// The failure may be the connection's (a sick frontend, a half-closed
-			// socket): the retry must not reuse it. The response was read to the
-			// end, so its connection is idle now and closes here.
+			// The attempt closed the connection it used; an HTTP/1 connection may
+			// also have gone back to the pool as the body ended, and closes here.
 			c.hc.CloseIdleConnections()
 		}
 		c.log.DebugContext(ctx, "graph request retried", "operation", op, "attempt", attempt+1,
@@ -88,7 +90,7 @@ type outcome struct {
 }
 
 // attempt makes one request, bounded by the per-attempt timeout.
-func (c *Client) attempt(ctx context.Context, op, rawURL string) outcome {
+func (c *Client) attempt(ctx context.Context, op, rawURL string) (out outcome) {
 	tok, err := c.token(ctx)
 	if err != nil {
 		// azidentity retries its own requests; a failure here is final for this call.
@@ -96,6 +98,17 @@ func (c *Client) attempt(ctx context.Context, op, rawURL string) outcome {
 	}
 	actx, cancel := context.WithTimeout(ctx, c.reqTimeout)
 	defer cancel()
+	// The failure may be the connection's (a sick frontend, a half-closed socket): the
+	// retry must not reuse it. Closing idle connections is not enough: over HTTP/2 the
+	// requests of other workflows keep the one connection busy, so it is closed here
+	// by hand, and their requests are retried on a new one too.
+	var used usedConn
+	actx = httptrace.WithClientTrace(actx, used.trace())
+	defer func() {
+		if out.newConn {
+			used.close()
+		}
+	}()
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return outcome{err: fmt.Errorf("graph %s: %w", op, err)}
@@ -130,7 +143,7 @@ func (c *Client) attempt(ctx context.Context, op, rawURL string) outcome {
 	gerr := newError(op, resp, body, crid, tok)
 	c.log.DebugContext(ctx, "graph request failed", "operation", op, "status", gerr.StatusCode,
 		"code", gerr.Code, "request_id", gerr.RequestID, "client_request_id", gerr.ClientRequestID)
-	out := outcome{err: gerr}
+	out = outcome{err: gerr}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests:
 		out.retry, out.throttled = true, true
@@ -143,6 +156,30 @@ func (c *Client) attempt(ctx context.Context, op, rawURL string) outcome {
 		out.retryAfter, out.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
 	return out
+}
+
+// usedConn records the connection a request went out on.
+type usedConn struct {
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+func (u *usedConn) trace() *httptrace.ClientTrace {
+	// GotConn may run on the HTTP/2 transport's goroutine, hence the lock.
+	return &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		u.mu.Lock()
+		u.conn = info.Conn
+		u.mu.Unlock()
+	}}
+}
+
+func (u *usedConn) close() {
+	u.mu.Lock()
+	conn := u.conn
+	u.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close() // the connection is given up on; how it ends does not matter
+	}
 }
 
 // transportFailure classifies an error without an HTTP status: the caller's ctx ending

@@ -404,3 +404,60 @@ func TestTLSAndNoRedirects(t *testing.T) {
 		t.Error("New changed the caller's http.Client")
 	}
 }
+
+// TestRetryOnNewConnectionHTTP2: over HTTP/2, where concurrent requests share one
+// connection, a retry after a 503 still goes out on a new connection, although another
+// request keeps the old one busy (so it is never idle).
+func TestRetryOnNewConnectionHTTP2(t *testing.T) {
+	held := make(chan struct{})
+	release := make(chan struct{})
+	var holds, lists atomic.Int64
+	var srv *fakeGraph
+	srv = newFakeGraphTLS(t, true, func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/userProcessingResults/") { // GetResult: the busy stream
+			if holds.Add(1) == 1 {
+				close(held)
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}
+			serveFile(t, "seed_get_result.json")(w, r)
+			return
+		}
+		if lists.Add(1) == 1 {
+			withHeader(graphError(503, "serviceUnavailable"), "Retry-After", "0.01")(w, r)
+			return
+		}
+		serveBody(200, emptyPage)(w, r)
+	})
+	c := newTestClient(t, srv.URL, func(o *Options) { o.HTTPClient = srv.Client() })
+	busy := make(chan error, 1)
+	go func() {
+		_, err := c.GetResult(t.Context(), "wf", "", "res")
+		busy <- err
+	}()
+	<-held
+	if _, err := c.ListResults(t.Context(), "wf", dateRange); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-busy; err != nil {
+		t.Fatalf("the request that kept the connection busy: %v", err)
+	}
+	var list []seen
+	for _, r := range srv.requests() {
+		if r.Header.Get("Prefer") == "" || r.Proto != "HTTP/2.0" {
+			t.Fatalf("request over %s: the test needs HTTP/2", r.Proto)
+		}
+		if !strings.Contains(r.Path, "/userProcessingResults/") {
+			list = append(list, r)
+		}
+	}
+	if len(list) != 2 {
+		t.Fatalf("%d list requests, want 2", len(list))
+	}
+	if list[1].RemoteAddr == list[0].RemoteAddr {
+		t.Errorf("retry after a 503 reused HTTP/2 connection %s, want a new one", list[0].RemoteAddr)
+	}
+}
