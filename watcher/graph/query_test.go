@@ -70,6 +70,8 @@ func TestValidate(t *testing.T) {
 		{"results subject/id", resultResource, Query{Filter: dates.And(Where("subject/id", Eq, "u"))}, ""},
 		{"results without filter", resultResource, Query{}, "explicit date range"},
 		{"results lower bound only", resultResource, Query{Filter: Where("completedDateTime", Ge, t0)}, "explicit date range"},
+		{"results bounds on two properties", resultResource, Query{Filter: Where("completedDateTime", Ge, t0).And(
+			Where("scheduledDateTime", Le, t1))}, "explicit date range"},
 		{"results status only", resultResource, Query{Filter: Where("processingStatus", Eq, "failed")}, "explicit date range"},
 		{"runs with range", runResource, Query{Filter: Between("lastUpdatedDateTime", t0, t1)}, ""},
 		{"runs without range", runResource, Query{}, "explicit date range"},

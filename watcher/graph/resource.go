@@ -87,7 +87,6 @@ func (r *resource) validate(q Query) error {
 	if err := q.Filter.err; err != nil {
 		return fmt.Errorf("%s filter: %w", r.name, err)
 	}
-	var lower, upper bool
 	lowest, highest := map[string]time.Time{}, map[string]time.Time{}
 	for _, t := range q.Filter.terms {
 		p, ok := r.props[t.prop]
@@ -103,28 +102,34 @@ func (r *resource) validate(q Query) error {
 		}
 		if t.kind == kindTime {
 			if t.op == Ge || t.op == Gt || t.op == Eq {
-				lower = true
 				if l, ok := lowest[t.prop]; !ok || t.at.After(l) {
 					lowest[t.prop] = t.at
 				}
 			}
 			if t.op == Le || t.op == Lt || t.op == Eq {
-				upper = true
 				if h, ok := highest[t.prop]; !ok || t.at.Before(h) {
 					highest[t.prop] = t.at
 				}
 			}
 		}
 	}
+	// A range bounds one property on both sides: a lower bound on one and an upper
+	// bound on another leave each open.
+	ranged := false
 	for p, l := range lowest {
+		h, ok := highest[p]
+		if !ok {
+			continue
+		}
+		ranged = true
 		// A reversed range is a clock or arithmetic bug in the caller; Graph would
 		// silently return nothing.
-		if h, ok := highest[p]; ok && l.After(h) {
+		if l.After(h) {
 			return fmt.Errorf("%w: %s: %s range is empty (from %s after to %s)",
 				ErrInvalidQuery, r.name, p, FormatTime(l), FormatTime(h))
 		}
 	}
-	if r.needsDateRange && !(lower && upper) {
+	if r.needsDateRange && !ranged {
 		return fmt.Errorf("%w: %s: a list needs an explicit date range, e.g. "+
 			"Between(\"completedDateTime\", from, to): without one Graph returns only the last 7 days",
 			ErrInvalidQuery, r.name)
