@@ -116,7 +116,7 @@ func BenchmarkPublish(b *testing.B) {
 		for lo := 0; lo < len(cs); lo += publishBatch {
 			evs = evs[:0]
 			for i := lo; i < min(lo+publishBatch, len(cs)); i++ {
-				ev, err := w.newEvent("tenant", wf, &cs[i], nil)
+				ev, err := w.newEvent(w.log, "tenant", wf, &cs[i], nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -77,10 +77,11 @@ func (w *Watcher) commit(ctx context.Context, log *slog.Logger, wf graph.Workflo
 				toWrite = append(toWrite, c)
 				continue
 			}
-			ev, err := w.newEvent(w.tenant, wf, c, dets[i])
+			ev, err := w.newEvent(log, w.tenant, wf, c, dets[i])
 			if err != nil {
-				// Only a result Graph sent malformed gets here; recording it unannounced
-				// would lose it, holding the workflow back would stop every other result.
+				// Not expected (newEvent repairs what Graph sent malformed); recording it
+				// unannounced would lose it, holding the workflow back would stop every
+				// other result.
 				st.unbuildable++
 				log.Error("cannot build the event of a result: it is neither announced nor recorded",
 					"result", c.obs.res.ID, "err", err)

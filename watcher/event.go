@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 
 	"github.com/lcwnotify/lcwnotify/events"
@@ -77,7 +78,7 @@ func taskResults(in []graph.TaskProcessingResult) []events.TaskResult {
 }
 
 // newEvent builds the event announcing c. d is nil unless the result enters a notify status.
-func (w *Watcher) newEvent(tenant string, wf graph.Workflow, c *change, d *details) (*events.Event, error) {
+func (w *Watcher) newEvent(log *slog.Logger, tenant string, wf graph.Workflow, c *change, d *details) (*events.Event, error) {
 	res := c.obs.res
 	raw := res.Raw
 	if len(raw) == 0 {
@@ -94,16 +95,43 @@ func (w *Watcher) newEvent(tenant string, wf graph.Workflow, c *change, d *detai
 	if d != nil {
 		data.TaskProcessingResults, data.User = d.tasks, d.user
 	}
+	ev, err := events.New(w.graph.WorkflowURL(wf.ID), c.obs.at, data)
+	if !errors.Is(err, events.ErrMalformed) || len(res.Raw) == 0 {
+		return ev, err
+	}
+	// A property of a type Graph does not document, which the client decoded leniently:
+	// consumers could not decode the object as received, and dropping the change would
+	// lose it. The event carries the values the client made of it instead.
+	log.Warn("a result came with malformed properties: its event carries them as repaired",
+		"result", res.ID, "err", err)
+	data.UserProcessingResult = repairedRaw(res)
 	return events.New(w.graph.WorkflowURL(wf.ID), c.obs.at, data)
 }
 
-// rawOf renders the typed fields of r in Graph's shape, for a result that came without
-// the object as received (the Graph client always keeps it; this is a safety net).
+// repairedRaw returns r as received, with the properties lcwnotify reads (those rawOf
+// writes) replaced by the values the Graph client decoded; other properties stay as
+// received.
+func repairedRaw(r graph.UserProcessingResult) json.RawMessage {
+	var obj, typed map[string]json.RawMessage
+	if json.Unmarshal(r.Raw, &obj) != nil || json.Unmarshal(rawOf(r), &typed) != nil {
+		return rawOf(r)
+	}
+	maps.Copy(obj, typed)
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return rawOf(r)
+	}
+	return b
+}
+
+// rawOf renders the typed fields of r in Graph's shape: for a result that came without
+// the object as received (the Graph client always keeps it; this is a safety net), and
+// for repairedRaw, which relies on it writing every property events.Result reads.
 func rawOf(r graph.UserProcessingResult) json.RawMessage {
 	b, _ := json.Marshal(struct {
 		ID                         string `json:"id"`
 		ProcessingStatus           string `json:"processingStatus"`
-		WorkflowExecutionType      string `json:"workflowExecutionType,omitempty"`
+		WorkflowExecutionType      string `json:"workflowExecutionType"`
 		WorkflowVersion            int    `json:"workflowVersion"`
 		FailedTasksCount           int    `json:"failedTasksCount"`
 		TotalTasksCount            int    `json:"totalTasksCount"`

@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -342,4 +347,62 @@ func TestNATSRestartMidPoll(t *testing.T) {
 	e.wantChanges(n, "r0: queued → failed", "r1: queued → failed", "r2: queued → failed", "r3: queued → failed",
 		"m0: null → failed")
 	e.noDuplicates()
+}
+
+// TestMalformedPropertyStillAnnounced: Graph sends a failed result one of whose
+// properties has a type it does not document. The client decodes the item leniently;
+// the change must still be announced, with an event every consumer can decode.
+func TestMalformedPropertyStillAnnounced(t *testing.T) {
+	e := newEnv(t)
+	// The results lists pass through a proxy that writes failedTasksCount as 1.0 and
+	// startedDateTime as text, and adds a property of Graph's own.
+	mangle := strings.NewReplacer(`"failedTasksCount":1,`, `"failedTasksCount":1.0,"futureProperty":{"a":1},`,
+		`"startedDateTime":"`, `"startedDateTime":"sometime `)
+	proxy := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		e.sim.ServeHTTP(rec, r)
+		body := rec.Body.String()
+		if strings.HasSuffix(r.URL.Path, "/userProcessingResults") {
+			body = mangle.Replace(body)
+		}
+		maps.Copy(rw.Header(), rec.Header())
+		rw.Header().Del("Content-Length")
+		rw.WriteHeader(rec.Code)
+		_, _ = io.WriteString(rw, body)
+	}))
+	t.Cleanup(proxy.Close)
+	client, err := graph.New(graph.Options{BaseURL: proxy.URL, Credential: graph.NewStaticCredential("test-token"), TenantID: "tenant-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf, u := e.workflow("Leaver", 1)
+	w := e.watcher(func(o *Options) { o.Graph = client })
+	e.poll(w)
+	r := e.run(wf, "r", time.Time{}, u...)
+	e.set(r[0], "inProgress", time.Time{})
+	e.clock.advance(time.Minute)
+	e.poll(w)
+	e.clock.advance(time.Minute)
+	e.sim.SetResultStatus(r[0], "failed", graphsim.TaskFailure{Task: wf.Tasks[0].DisplayName, Reason: "no manager"})
+	st := e.poll(w)
+	if st.Unbuildable != 0 {
+		t.Errorf("%d results unbuildable", st.Unbuildable)
+	}
+	e.wantChanges(0, "r0: null → inProgress", "r0: inProgress → failed")
+	for _, ev := range e.events() {
+		res, err := ev.Data.Result()
+		if err != nil {
+			t.Fatalf("event %s: %v", ev.ID, err)
+		}
+		if res.ProcessingStatus != "failed" {
+			continue
+		}
+		if res.FailedTasksCount != 1 || res.StartedDateTime != nil {
+			t.Errorf("failed result carries failedTasksCount %d and startedDateTime %v; want the values the client repaired: 1 and none",
+				res.FailedTasksCount, res.StartedDateTime)
+		}
+		if !strings.Contains(string(ev.Data.UserProcessingResult), `"futureProperty":{"a":1}`) {
+			t.Errorf("a property lcwnotify does not read was not kept as received: %s", ev.Data.UserProcessingResult)
+		}
+	}
 }
