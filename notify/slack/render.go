@@ -72,10 +72,22 @@ func (r *renderer) pack(sums []*notify.Summary, mention bool) []batch {
 		b := batch{items: []int{i}}
 		for len(lines) > 0 {
 			n := d.addSome(i, lines)
+			if n == 0 && !d.bare {
+				// Not even the workflow's heading and one line fit in a message (a name
+				// of tens of thousands of characters): from here on the heading is
+				// carried as lines of the result, once, so that every message makes
+				// progress.
+				lines = append(heading(sums[i]), lines...)
+				d = r.newDraft(sums, d.mention)
+				d.bare = true
+				continue
+			}
 			lines = lines[n:]
 			d.continued = len(b.messages) > 0
 			b.messages = append(b.messages, d.finish())
+			bare := d.bare
 			d = r.newDraft(sums, false)
+			d.bare = bare
 		}
 		out = append(out, b)
 	}
@@ -114,6 +126,10 @@ type draft struct {
 	workflow  string
 	started   bool
 	current   int // the result whose lines were added last
+
+	// bare drafts do not head a result with its workflow: the heading is among the
+	// result's lines.
+	bare bool
 }
 
 func (r *renderer) newDraft(sums []*notify.Summary, mention bool) *draft {
@@ -141,7 +157,7 @@ func (d *draft) add(i int, lines []string) bool {
 func (d *draft) addSome(i int, lines []string) int {
 	s := d.sums[i]
 	d.current = i
-	if !d.started || d.workflow != s.Workflow.ID {
+	if !d.bare && (!d.started || d.workflow != s.Workflow.ID) {
 		for k, h := range heading(s) {
 			if !d.put(h, k == 0) {
 				return 0
@@ -284,11 +300,17 @@ func heading(s *notify.Summary) []string {
 		cat = " · " + c
 	}
 	link := "<" + escapeURL(s.WorkflowURL) + "|"
-	if textLen(name) <= maxLinkedName {
-		return []string{":gear: *" + link + name + ">*" + cat}
+	if line := ":gear: *" + link + name + ">*" + cat; textLen(name) <= maxLinkedName && textLen(line) <= maxSectionText {
+		return []string{line}
 	}
+	// A long name, category or workflow id: every line must still fit in a section.
 	lines := splitText(":gear: *"+name+"*"+cat, maxSectionText)
-	return append(lines, link+"Open the workflow in the Entra admin center>")
+	if open := link + "Open the workflow in the Entra admin center>"; textLen(open) <= maxSectionText {
+		return append(lines, open)
+	}
+	// A link longer than a section cannot be split: show the address as text (sections
+	// are verbatim, so it stays unlinked).
+	return append(lines, splitText("Workflow in the Entra admin center: "+escapeURL(s.WorkflowURL), maxSectionText)...)
 }
 
 // itemLines renders one result: the user, status and counts, then every failed task with

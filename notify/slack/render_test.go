@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -266,5 +268,73 @@ func TestPackKeepsEverything(t *testing.T) {
 				t.Errorf("batch %d message %d: mention present = %v, want %v", k, j, got, first)
 			}
 		}
+	}
+}
+
+// TestPackHostileHeadings gives results workflow names, ids and categories larger than a
+// section or a whole message. Packing must end, keep every message within Slack's limits
+// (one section over 3,000 characters and Slack refuses the message, with every result in
+// it) and carry the text whole.
+func TestPackHostileHeadings(t *testing.T) {
+	tests := []struct {
+		name string
+		r    notifytest.Result
+		// want is text that must arrive whole, counted across the batch's sections.
+		want  string
+		count int
+	}{
+		{"name larger than a message", notifytest.Result{WorkflowName: strings.Repeat("n", 50000)}, "n", 50000},
+		{"name of many words larger than a message", notifytest.Result{WorkflowName: strings.Repeat("word ", 12000)}, "word", 12000},
+		{"category larger than a section", notifytest.Result{Category: strings.Repeat("c", 5000)}, "c", 5000},
+		{"workflow id larger than a section", notifytest.Result{WorkflowID: strings.Repeat("i", 4000)}, "i", 4000},
+		{"workflow id larger than a message", notifytest.Result{WorkflowID: strings.Repeat("i", 50000)}, "i", 50000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.r.ResultID, tc.r.UserName = "upr-hostile", "Hostile Heading"
+			hostileEv, err := notifytest.Event(tc.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			others, err := notifytest.Burst("wf-other", "Offboard", "Other", 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sums := summaries(t, append(others, hostileEv))
+			done := make(chan []batch, 1)
+			go func() {
+				r := renderer{mention: testMention}
+				done <- r.pack(sums, true)
+			}()
+			var bs []batch
+			select {
+			case bs = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("pack never returned")
+			}
+			checkMessages(t, bs)
+			seen := map[int]int{}
+			var text strings.Builder
+			for _, b := range bs {
+				for _, i := range b.items {
+					seen[i]++
+				}
+				for _, m := range b.messages {
+					for _, blk := range m.Blocks {
+						if s, ok := blk.(*slack.SectionBlock); ok && slices.Contains(b.items, len(others)) {
+							text.WriteString(s.Text.Text)
+						}
+					}
+				}
+			}
+			for i := range sums {
+				if seen[i] != 1 {
+					t.Errorf("result %d is in %d batches, want 1", i, seen[i])
+				}
+			}
+			if got := strings.Count(text.String(), tc.want); got < tc.count {
+				t.Errorf("the hostile result's messages carry %q %d times, want at least %d", tc.want, got, tc.count)
+			}
+		})
 	}
 }
