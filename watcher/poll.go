@@ -137,14 +137,22 @@ func (f *flow) hasMark() bool { return f.mark != nil && !f.mark.Floor.IsZero() }
 // ensureMarks gives every workflow seen for the first time its mark, whose floor says
 // from when its results are announced: the lookback on the very first start (no state
 // at all), otherwise the last complete workflow listing minus the overlap — the
-// workflow appeared since, or was just added to LCW_WORKFLOWS. Once every workflow has
-// one and the list was complete, the listing time is recorded for the next newcomer.
+// workflow appeared since, or was just added to LCW_WORKFLOWS. Until the first start has
+// completed a listing (a named workflow it could not read, a mark it could not write),
+// a workflow it missed is still owed its lookback. Once every workflow has its mark and
+// the list was complete, the listing time is recorded for the next newcomer.
 func (w *Watcher) ensureMarks(ctx context.Context, wfs []graph.Workflow, start time.Time, complete bool) error {
 	w.state.mu.Lock()
 	g := w.state.global
 	w.state.mu.Unlock()
-	floor := start.Add(-w.lookback)
-	if g != nil && !g.Listed.IsZero() {
+	first := g == nil || g.Started.IsZero()
+	var floor time.Time
+	switch {
+	case first:
+		floor = start.Add(-w.lookback)
+	case g.Listed.IsZero():
+		floor = g.Started.Add(-max(w.lookback, w.overlap))
+	default:
 		floor = g.Listed.Add(-w.overlap)
 	}
 	var errs []error
@@ -162,23 +170,27 @@ func (w *Watcher) ensureMarks(ctx context.Context, wfs []graph.Workflow, start t
 			continue
 		}
 		w.log.Info("watching a new workflow: results that reach a final status before its floor are history",
-			"workflow", wf.ID, "name", wf.DisplayName, "floor", floor, "first_start", g == nil)
+			"workflow", wf.ID, "name", wf.DisplayName, "floor", floor, "first_start", first)
 	}
-	// The listing time is recorded only when every workflow has its mark and the list was
-	// complete — except on the first start, where a workflow the listing missed would
-	// otherwise get the next poll's lookback as its floor: with the first start recorded
-	// it gets this listing minus the overlap, which announces more, never less.
-	if len(errs) > 0 || !complete && g != nil {
+	listed := complete && len(errs) == 0
+	if !first && !listed {
 		return errors.Join(errs...)
 	}
-	ng := &global{Started: start, Listed: start}
+	// The first start is recorded whatever happened, so that it stays the first start.
+	ng := &global{Started: start}
+	if !first {
+		ng.Started = g.Started
+	}
 	if g != nil {
-		ng.Started, ng.rev = g.Started, g.rev
+		ng.Listed, ng.rev = g.Listed, g.rev
+	}
+	if listed {
+		ng.Listed = start
 	}
 	if err := w.state.saveGlobal(ctx, ng); err != nil {
-		return fmt.Errorf("record the workflow listing: %w", err)
+		errs = append(errs, fmt.Errorf("record the workflow listing: %w", err))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // pollWorkflow reads workflow wf, publishes its changes, records them, and advances its

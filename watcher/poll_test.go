@@ -320,3 +320,32 @@ func TestNamedWorkflowUnknown(t *testing.T) {
 	}
 	e.wantChanges(0, "r0: null → queued")
 }
+
+// TestFirstStartLookbackCoversAWorkflowItsListingMissed: a workflow named in
+// LCW_WORKFLOWS that the first start could not read is owed the first start's lookback
+// when it is read, like every workflow read then, even when the lookback is longer than
+// the overlap.
+func TestFirstStartLookbackCoversAWorkflowItsListingMissed(t *testing.T) {
+	e := newEnv(t)
+	a, u := e.workflow("Read at the first start", 1)
+	const late = "wf-late"
+	w := e.watcher(func(o *Options) {
+		o.Workflows = []string{a.ID, late}
+		o.Lookback = 2 * time.Hour
+	})
+	ra := e.run(a, "a", t0.Add(-100*time.Minute), u...)
+	e.set(ra[0], "failed", t0.Add(-90*time.Minute))
+	if _, err := w.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), late) {
+		t.Fatalf("first poll = %v, want an error naming %s", err, late)
+	}
+	n := e.wantChanges(0, "a0: null → failed")
+
+	// Graph knows the workflow now, with a failure from inside the lookback.
+	b := e.sim.AddWorkflow(graphsim.Workflow{ID: late, DisplayName: "Read later", Category: graphsim.CategoryLeaver, CreatedAt: t0.Add(-3 * time.Hour)})
+	v := e.sim.AddUsers(1)
+	rb := e.run(b, "b", t0.Add(-100*time.Minute), v[0].ID)
+	e.set(rb[0], "failed", t0.Add(-90*time.Minute))
+	e.clock.advance(time.Minute)
+	e.poll(w)
+	e.wantChanges(n, "b0: null → failed")
+}

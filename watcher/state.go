@@ -102,10 +102,11 @@ type mark struct {
 
 // global is the watcher's own progress, across workflows.
 type global struct {
-	// Started is the first start: the lookback applies to workflows seen then.
+	// Started is the first start: the lookback applies to workflows seen then, and to
+	// those it missed while Listed is zero.
 	Started time.Time `json:"started"`
-	// Listed is when the last successful workflow listing started. A workflow first seen
-	// later is announced from Listed − overlap: it appeared since.
+	// Listed is when the last complete workflow listing started; zero until the first.
+	// A workflow first seen later is announced from Listed − overlap: it appeared since.
 	Listed time.Time `json:"listed"`
 
 	rev uint64
