@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/lcwnotify/lcwnotify/cmd/internal/natsembed"
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -87,5 +90,63 @@ func TestExternalNATSOutage(t *testing.T) {
 	p.signal(syscall.SIGTERM)
 	if code := p.wait(20 * time.Second); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
+	}
+}
+
+// natsWithPassword starts a NATS server with JetStream on addr, storing in dir, that
+// accepts the user lcw with password only.
+func natsWithPassword(t *testing.T, addr, dir, password string) *server.Server {
+	t.Helper()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	s, err := server.NewServer(&server.Options{Host: host, Port: p, JetStream: true, StoreDir: dir,
+		Username: "lcw", Password: password, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
+	return s
+}
+
+// TestExternalNATSRefusedCredentials: a server that refuses the credentials leaves the
+// process unready, saying why, and retrying: once the server accepts them (the account
+// fixed, the credentials rotated back) it connects by itself. The password never shows.
+func TestExternalNATSRefusedCredentials(t *testing.T) {
+	t.Parallel()
+	const password = "NATS-S3CR3T-pw"
+	addr, store := freeAddr(t), t.TempDir()
+	srv := natsWithPassword(t, addr, store, "another-password")
+
+	env := baseEnv(t)
+	delete(env, "LCW_DATA_DIR")
+	env["LCW_NATS_URL"] = "nats://lcw:" + password + "@" + addr
+	env["LCW_CONSOLE"] = "true"
+	p := start(t, env, "notify")
+	base := "http://" + p.httpAddr()
+	eventually(t, 20*time.Second, "/readyz to name the refused credentials", func() bool {
+		code, body := get(t, base+"/readyz")
+		return code == 503 && strings.Contains(strings.ToLower(body), "authorization violation")
+	})
+
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	natsWithPassword(t, addr, store, password)
+	eventually(t, 30*time.Second, "readiness once the server accepts the credentials", func() bool {
+		code, _ := get(t, base+"/readyz")
+		return code == 200
+	})
+	p.signal(syscall.SIGTERM)
+	if code := p.wait(20 * time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM, want 0", code)
+	}
+	if logs := p.stderr.String(); strings.Contains(logs, password) {
+		t.Errorf("the log holds the NATS password:\n%s", logs)
 	}
 }

@@ -23,6 +23,7 @@ type natsConn struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	srv    *natsembed.Server // nil when external
+	url    secret            // LCW_NATS_URL, to keep it out of reported errors
 	closed chan struct{}     // closed when nc is closed (drained)
 	log    *slog.Logger
 }
@@ -41,7 +42,7 @@ type natsOptions struct {
 // servers. An external server that is down does not fail the start: the connection
 // keeps retrying with backoff, forever, and readiness reports it.
 func connectNATS(ctx context.Context, cfg natsConfig, o natsOptions, log *slog.Logger) (*natsConn, error) {
-	c := &natsConn{closed: make(chan struct{}), log: log.With("component", "nats")}
+	c := &natsConn{url: cfg.URL, closed: make(chan struct{}), log: log.With("component", "nats")}
 	opts := []nats.Option{
 		nats.Name(o.name),
 		nats.DrainTimeout(o.drainTimeout),
@@ -92,6 +93,11 @@ func connectNATS(ctx context.Context, cfg natsConfig, o natsOptions, log *slog.L
 		}
 		opts = append(opts,
 			nats.MaxReconnects(-1),
+			// nats.go closes the connection for good when a server refuses the credentials
+			// twice in a row, which would leave a process that can never recover. Keep
+			// trying instead: a corrected account or a rotated creds file (read again at
+			// every attempt) is picked up by itself, and readiness says what is refused.
+			nats.IgnoreAuthErrorAbort(),
 			nats.CustomReconnectDelay(reconnectDelay),
 			nats.ConnectHandler(func(nc *nats.Conn) {
 				c.log.Info("connected to NATS", "server", nc.ConnectedUrlRedacted())
@@ -151,12 +157,18 @@ func (c *natsConn) ClientURL() string {
 	return c.srv.ClientURL()
 }
 
-// Connected reports whether the connection is up; readiness uses it.
+// Connected reports whether the connection is up, and if not, why the last attempt
+// failed (refused credentials, a certificate not trusted) where the server said;
+// readiness uses it.
 func (c *natsConn) Connected() error {
-	if s := c.nc.Status(); s != nats.CONNECTED {
-		return fmt.Errorf("NATS connection is %s", s)
+	s := c.nc.Status()
+	if s == nats.CONNECTED {
+		return nil
 	}
-	return nil
+	if err := c.nc.LastError(); err != nil {
+		return fmt.Errorf("NATS connection is %s: %w", s, redactNATSError(err, c.url))
+	}
+	return fmt.Errorf("NATS connection is %s", s)
 }
 
 // ensureStream creates or updates the stream, retrying while NATS is unreachable: an
@@ -186,7 +198,11 @@ func retryNATS[T any](ctx context.Context, c *natsConn, what string, start func(
 			return v, fmt.Errorf("%s: %w", what, err)
 		}
 		wait := reconnectDelay(attempt)
-		c.log.Warn("NATS is not reachable yet; retrying", "what", what, "err", err, "retry_in", wait.Round(time.Millisecond))
+		attrs := []any{"what", what, "err", err, "retry_in", wait.Round(time.Millisecond)}
+		if cerr := c.Connected(); cerr != nil {
+			attrs = append(attrs, "nats", cerr.Error())
+		}
+		c.log.Warn("NATS is not reachable yet; retrying", attrs...)
 		select {
 		case <-ctx.Done():
 			return v, ctx.Err()
