@@ -9,6 +9,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
 // running is a Watcher under Run, on real time for its ticks and lease.
@@ -68,8 +70,8 @@ func TestRunPollsUntilStopped(t *testing.T) {
 	if !r.w.Leader() {
 		t.Error("a lone watcher must hold the lease")
 	}
-	ids := e.run(wf, "r", time.Time{}, u...)
-	e.set(ids[0], "failed", time.Time{})
+	// Created failed: a poll between creating it and failing it would publish two events.
+	e.sim.StartRunWith(wf.ID, graphsim.RunSpec{Users: u, Status: graphsim.StatusFailed})
 	eventually(t, "the failure published", func() bool { return len(e.events()) == 1 })
 
 	if got := testutil.ToFloat64(r.w.metrics.leader); got != 1 {
@@ -105,8 +107,7 @@ func TestRunSurvivesPollErrors(t *testing.T) {
 		t.Fatal("a poll succeeded while Graph throttled everything")
 	}
 	e.sim.ClearFaults()
-	ids := e.run(wf, "r", time.Time{}, u...)
-	e.set(ids[0], "failed", time.Time{})
+	e.sim.StartRunWith(wf.ID, graphsim.RunSpec{Users: u, Status: graphsim.StatusFailed})
 	eventually(t, "the loop to recover", func() bool { return len(e.events()) == 1 })
 }
 
