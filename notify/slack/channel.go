@@ -149,6 +149,10 @@ func (c *channel) pace(ctx context.Context) error {
 // wait sleeps for d, or until ctx ends, renewing this process's lease on the way so that
 // the events it claimed stay its own through a long Retry-After. If NATS cannot be
 // reached the lease lapses, and the claims with it.
+//
+// The lease is looked at after every step, however short: the shared pace is awaited in
+// steps of pacePoll for as long as another replica's Retry-After lasts. lease only
+// publishes when less than two thirds of the lease is left.
 func (c *channel) wait(ctx context.Context, d time.Duration) error {
 	ttl := c.n.cfg.LeaseTTL
 	for d > 0 {
@@ -157,10 +161,8 @@ func (c *channel) wait(ctx context.Context, d time.Duration) error {
 			return err
 		}
 		d -= step
-		if d > 0 {
-			if _, _, err := c.n.ledger.lease(ctx, ttl*2/3); err != nil {
-				c.log.Debug("cannot renew the lease while waiting", "error", err)
-			}
+		if _, _, err := c.n.ledger.lease(ctx, ttl*2/3); err != nil {
+			c.log.Debug("cannot renew the lease while waiting", "error", err)
 		}
 	}
 	return nil

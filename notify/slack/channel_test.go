@@ -134,3 +134,29 @@ func waitQueued(t *testing.T, n *Notifier, want int) {
 		return len(c.queue) == want
 	})
 }
+
+// TestLongSharedRetryAfterKeepsTheClaim: another replica's 429 holds the channel longer
+// than this process's lease. Waiting for the shared pace must keep renewing the lease, so
+// that the event claimed before the wait is still this process's to post when the window
+// ends, rather than abandoned as a claim of a lapsed term and failed for a retry.
+func TestLongSharedRetryAfterKeepsTheClaim(t *testing.T) {
+	t.Parallel()
+	fake := notifytest.NewSlack(notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+	defer fake.Close()
+	n := newTestNotifier(t, fake, 50*time.Millisecond) // a lease of 3s
+	ctx := context.Background()
+	window := time.Now().Add(n.cfg.LeaseTTL + time.Second)
+	if err := n.ledger.paceBack(ctx, paceKey("C0ALERTS01"), window); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Deliver(ctx, userEvent(t, "Patient")); err != nil {
+		t.Errorf("Deliver after another replica's long Retry-After = %v, want nil", err)
+	}
+	msgs := fake.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want 1", len(msgs))
+	}
+	if msgs[0].Received.Before(window) {
+		t.Errorf("posted %v inside the shared Retry-After window", window.Sub(msgs[0].Received))
+	}
+}
