@@ -230,8 +230,11 @@ func (l *ledger) lease(ctx context.Context, need time.Duration) (until time.Time
 	if _, err := l.js.PublishMsg(ctx, m, jetstream.WithMsgTTL(l.ttl)); err != nil {
 		return time.Time{}, 0, fmt.Errorf("renew lease: %w", err)
 	}
-	if !now.Before(l.leaseUntil) {
-		l.term++ // lapsed (or first): a new term
+	// Lapsed (or first): a new term. Judged when the renewal is stored, not when it was
+	// sent: one that reaches the server after the old lease ended leaves a gap in which
+	// another process may have taken the claims over.
+	if !time.Now().Before(l.leaseUntil) {
+		l.term++
 	}
 	// Counted from before the request: the server starts the TTL later than that.
 	l.leaseUntil = now.Add(l.ttl)

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
 )
 
@@ -139,5 +142,35 @@ func TestSharedPace(t *testing.T) {
 	}
 	if now := time.Now(); now.Before(window) {
 		t.Errorf("turn taken %v inside another process's Retry-After window", window.Sub(now))
+	}
+}
+
+// slowPublish delays every publish, as a NATS connection under strain does.
+type slowPublish struct {
+	jetstream.JetStream
+	delay time.Duration
+}
+
+func (s slowPublish) PublishMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	time.Sleep(s.delay)
+	return s.JetStream.PublishMsg(ctx, m, opts...)
+}
+
+// TestLeaseRenewedTooLateStartsANewTerm: a renewal sent before the lease ended but
+// stored after it leaves a moment with no lease, in which another process may take the
+// claims over. Such a renewal must start a new term, as one sent after the end does.
+func TestLeaseRenewedTooLateStartsANewTerm(t *testing.T) {
+	t.Parallel()
+	const ttl = 2 * time.Second
+	a, _ := twoLedgers(t, ttl)
+	ctx := context.Background()
+	until, term, err := a.lease(ctx, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(until.Add(-300 * time.Millisecond)))
+	a.js = slowPublish{JetStream: a.js, delay: 600 * time.Millisecond}
+	if _, got, err := a.lease(ctx, time.Second); err != nil || got == term {
+		t.Errorf("renewal that completed after the lease ended: term %d, %v; want a term after %d", got, err, term)
 	}
 }
