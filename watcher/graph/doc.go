@@ -6,10 +6,10 @@
 // azidentity's DefaultAzureCredential, NewStaticCredential for the simulator) and:
 //
 //   - honours Graph's throttling: 429 and 503 wait at least Retry-After, fractional
-//     seconds ("2.128") or an HTTP date, else exponential backoff with full jitter; 5xx
-//     and connection failures are retried on a new connection; each attempt has a
-//     timeout and one call a retry budget (Options.MaxRetryTime), after which a
-//     throttled call fails with ErrThrottled;
+//     seconds ("2.128") or an HTTP date, else (also when it asks for no wait at all)
+//     exponential backoff with full jitter; 5xx and connection failures are retried
+//     on a new connection; each attempt has a timeout and one call a retry budget
+//     (Options.MaxRetryTime), after which a throttled call fails with ErrThrottled;
 //   - follows @odata.nextLink to the end, only within the configured Graph root
 //     (ErrForeignNextLink otherwise: the token is never sent elsewhere), and returns a
 //     list whole or not at all;

@@ -51,7 +51,10 @@ func (c *Client) get(ctx context.Context, op, rawURL string) ([]byte, error) {
 		if !out.retry {
 			return nil, out.err
 		}
-		wait, fromServer := out.retryAfter, out.hasRetryAfter
+		// A Retry-After of zero (or a date gone by) asks for no wait at all: taken
+		// at its word, a server that keeps refusing would be asked again at once,
+		// for the whole budget. It gets the backoff instead, as azcore does.
+		wait, fromServer := out.retryAfter, out.hasRetryAfter && out.retryAfter > 0
 		if !fromServer {
 			wait = c.backoff.delay(attempt)
 		}

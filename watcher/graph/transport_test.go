@@ -223,6 +223,25 @@ func TestRetryBudget(t *testing.T) {
 	})
 }
 
+// TestRetryAfterZeroBacksOff: a server that keeps answering 429 with "Retry-After: 0"
+// is not asked again at once for the whole retry budget, but backed off from.
+func TestRetryAfterZeroBacksOff(t *testing.T) {
+	for _, ra := range []string{"0", "Wed, 01 May 2024 10:00:00 GMT"} {
+		t.Run(ra, func(t *testing.T) {
+			srv := newFakeGraph(t, withHeader(graphError(429, "TooManyRequests"), "Retry-After", ra))
+			c := newTestClient(t, srv.URL, func(o *Options) { o.MaxRetryTime = 300 * time.Millisecond })
+			if _, err := c.ListResults(t.Context(), "wf", dateRange); !errors.Is(err, ErrThrottled) {
+				t.Fatalf("err = %v, want ErrThrottled", err)
+			}
+			// The test backoff waits up to 10, 20, 40 and then 50 ms: a few dozen
+			// requests at most in 300 ms; at once, it would be hundreds.
+			if n := len(srv.requests()); n > 100 {
+				t.Errorf("%d requests in a 300ms budget: Retry-After %q was taken as no wait at all", n, ra)
+			}
+		})
+	}
+}
+
 // TestCancelStopsWaiting: ctx ending interrupts a Retry-After wait.
 func TestCancelStopsWaiting(t *testing.T) {
 	srv := newFakeGraph(t, withHeader(graphError(429, "TooManyRequests"), "Retry-After", "30"))
