@@ -155,3 +155,26 @@ func TestStandbyTakesOverFromADeadLeader(t *testing.T) {
 	eventually(t, "b taking over after the lease expired", b.w.Leader)
 	eventually(t, "the failure published", func() bool { return len(e.events()) == 1 })
 }
+
+// TestLeaseLostAbandonsThePoll: a leader that finds its lease taken stops the poll in
+// flight rather than finishing it next to the new holder.
+func TestLeaseLostAbandonsThePoll(t *testing.T) {
+	e := newEnv(t)
+	e.workflow("Leaver", 1)
+	// The leader's first poll hangs on Graph far longer than the test waits.
+	e.sim.InjectFault(graphsim.Fault{Op: graphsim.OpListResults, Kind: graphsim.FaultSlow, Delay: time.Minute})
+	reg := prometheus.NewRegistry()
+	a := e.start("a", func(o *Options) { o.Metrics = NewMetrics(reg) })
+	eventually(t, "a leading", a.w.Leader)
+	eventually(t, "a's poll reaching Graph", func() bool { return e.sim.Stats().Requests > 0 })
+
+	// Another replica holds the lease now (a partition healed the wrong way round).
+	if _, err := a.w.state.kv.Put(context.Background(), leaseKey, []byte(`{"holder":"b","token":"b-token"}`)); err != nil {
+		t.Fatal(err)
+	}
+	canceled := a.w.metrics.failures.WithLabelValues("canceled")
+	eventually(t, "a's poll abandoned", func() bool { return testutil.ToFloat64(canceled) == 1 })
+	if !a.w.LastSuccess().IsZero() {
+		t.Error("the poll in flight completed after the lease was lost")
+	}
+}
