@@ -245,18 +245,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-tick.C:
 		case <-lead:
 		}
-		if !w.lease.held() {
+		stats, polled, err := w.pollWhileLeading(ctx)
+		if !polled {
 			continue
 		}
-		pctx, cancel := context.WithCancel(ctx)
-		w.cancelMu.Lock()
-		w.cancelPoll = cancel
-		w.cancelMu.Unlock()
-		stats, err := w.Poll(pctx)
-		w.cancelMu.Lock()
-		w.cancelPoll = nil
-		w.cancelMu.Unlock()
-		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -269,6 +261,29 @@ func (w *Watcher) Run(ctx context.Context) error {
 			"published", stats.Published, "duplicates", stats.Duplicates, "tracked", stats.Tracked,
 			"duration", stats.Duration)
 	}
+}
+
+// pollWhileLeading polls once if this replica holds the lease, under a context that
+// keepLease cancels when the lease is lost.
+func (w *Watcher) pollWhileLeading(ctx context.Context) (stats PollStats, polled bool, err error) {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w.cancelMu.Lock()
+	w.cancelPoll = cancel
+	w.cancelMu.Unlock()
+	defer func() {
+		w.cancelMu.Lock()
+		w.cancelPoll = nil
+		w.cancelMu.Unlock()
+	}()
+	// Asked only now: keepLease marks the lease lost before it looks for a poll to
+	// cancel, so a loss it records from here on finds this one. Asked before
+	// registering, a loss in between would let a whole poll run without the lease.
+	if !w.lease.held() {
+		return PollStats{}, false, nil
+	}
+	stats, err = w.Poll(pctx)
+	return stats, true, err
 }
 
 // keepLease takes and renews the lease every third of its TTL until ctx ends, signalling
