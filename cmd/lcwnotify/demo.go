@@ -128,8 +128,9 @@ func demo(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer, 
 }
 
 // demoConfig is cfg with everything the demo provides itself: the simulator as Graph,
-// an embedded NATS server in a temporary store (LCW_DATA_DIR if set), quick polls, and
-// the console as a destination besides any configured one.
+// an embedded NATS server in a temporary store (LCW_DATA_DIR if set), quick polls, the
+// statuses the scenario's expected notifications count, and the console as a
+// destination besides any configured one.
 func demoConfig(cfg *config, simURL string, speed float64) (*config, func(), error) {
 	d := *cfg
 	d.Graph.URL = simURL
@@ -139,6 +140,9 @@ func demoConfig(cfg *config, simURL string, speed float64) (*config, func(), err
 	d.Watch.Lookback = demoLookback
 	d.Watch.Workflows = nil
 	d.Events.Replicas = 1
+	// The scenario expects a notification for each result ending failed or
+	// completedWithErrors; other statuses would end the demo with a false shortfall.
+	d.Events.NotifyStatuses = []string{graph.StatusFailed, graph.StatusCompletedWithErrors}
 	d.Console = true
 	d.NATS = natsConfig{
 		DataDir: cfg.NATS.DataDir, DataDirSet: cfg.NATS.DataDirSet, Listen: cfg.NATS.Listen,

@@ -32,8 +32,9 @@ func commands() []command {
 				"Needs no Graph credentials. Run as many replicas as you like: each event is delivered once."},
 		{"demo", "everything in-process with no credentials; ends by itself within a minute",
 			"Starts a Graph simulator playing a scripted scenario, an embedded NATS server in a temporary directory\n" +
-				"(LCW_DATA_DIR if set), the real watcher and the real notifiers. Notifications are printed as they would\n" +
-				"look in Slack, and sent to Slack (or the webhook) as well when one is configured. Ctrl-C ends it early.\n\n" +
+				"(LCW_DATA_DIR if set), the real watcher and the real notifiers (for failed and completedWithErrors,\n" +
+				"whatever LCW_NOTIFY_STATUSES says). Notifications are printed as they would look in Slack, and sent\n" +
+				"to Slack (or the webhook) as well when one is configured. Ctrl-C ends it early.\n\n" +
 				"Flags:\n  -speed n  play the scenario n times faster (default 1: about 36 seconds)"},
 		{"check", "validate the configuration, get a Graph token, make one read call, reach NATS and Slack",
 			"Prints one line per check (ok or FAIL, with what to do) and exits non-zero when any fails."},
