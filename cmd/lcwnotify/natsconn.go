@@ -71,6 +71,10 @@ func connectNATS(ctx context.Context, cfg natsConfig, o natsOptions, log *slog.L
 		srv, err := natsembed.Start(ctx, natsembed.Options{
 			Dir: cfg.DataDir, Listen: cfg.Listen, MaxMemory: cfg.MaxMemory, MaxStore: cfg.MaxStore, Logger: log,
 		})
+		if errors.Is(err, natsembed.ErrStoreLocked) {
+			return nil, fmt.Errorf("start the embedded NATS server: %w: run one lcwnotify per LCW_DATA_DIR "+
+				"(processes that work together share an external NATS, LCW_NATS_URL)", err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("start the embedded NATS server in %s: %w", cfg.DataDir, err)
 		}

@@ -382,3 +382,24 @@ func TestHTTPAddrInUse(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and the address in use", code, errOut)
 	}
 }
+
+// TestStoreInUse: a second process on a store another one holds exits 1 and says what
+// to do.
+func TestStoreInUse(t *testing.T) {
+	t.Parallel()
+	env := baseEnv(t)
+	env["LCW_CONSOLE"] = "true"
+	first := start(t, env, "notify")
+	first.httpAddr()
+	eventually(t, 15*time.Second, "the first process to start", func() bool {
+		return strings.Contains(first.stderr.String(), "lcwnotify started")
+	})
+	code, _, errOut := runBinary(t, env, "notify")
+	if code != 1 || !strings.Contains(errOut, "in use by another process") || !strings.Contains(errOut, "one lcwnotify per LCW_DATA_DIR") {
+		t.Errorf("exit %d, stderr %q; want 1, the store in use and what to do", code, errOut)
+	}
+	first.signal(syscall.SIGTERM)
+	if code := first.wait(20 * time.Second); code != 0 {
+		t.Errorf("first process: exit %d after SIGTERM, want 0", code)
+	}
+}
