@@ -145,7 +145,7 @@ func (w *Watcher) ensureMarks(ctx context.Context, wfs []graph.Workflow, start t
 	w.state.mu.Lock()
 	g := w.state.global
 	w.state.mu.Unlock()
-	first := g == nil || g.Started.IsZero()
+	first := g == nil || g.Started.IsZero() && g.Listed.IsZero() // or an unreadable entry
 	var floor time.Time
 	switch {
 	case first:
@@ -178,11 +178,11 @@ func (w *Watcher) ensureMarks(ctx context.Context, wfs []graph.Workflow, start t
 	}
 	// The first start is recorded whatever happened, so that it stays the first start.
 	ng := &global{Started: start}
-	if !first {
-		ng.Started = g.Started
-	}
 	if g != nil {
 		ng.Listed, ng.rev = g.Listed, g.rev
+		if !g.Started.IsZero() {
+			ng.Started = g.Started
+		}
 	}
 	if listed {
 		ng.Listed = start

@@ -267,21 +267,39 @@ func TestTrackedResultNoListReturns(t *testing.T) {
 }
 
 func TestNewWorkflowAfterFirstStart(t *testing.T) {
-	e := newEnv(t)
-	e.workflow("Existing", 0)
-	w := e.watcher()
-	e.poll(w)
+	for _, tt := range []struct {
+		name   string
+		global func(listed time.Time) string // rewrites the global entry; nil keeps it
+	}{
+		{name: "as recorded"},
+		// Earlier versions kept a zero start when they rewrote an unreadable entry.
+		{name: "first start unknown", global: func(listed time.Time) string {
+			return `{"listed":"` + listed.Format(time.RFC3339Nano) + `"}`
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.workflow("Existing", 0)
+			w := e.watcher()
+			e.poll(w)
+			if tt.global != nil {
+				if _, err := w.state.kv.Put(context.Background(), globalKey, []byte(tt.global(t0))); err != nil {
+					t.Fatal(err)
+				}
+			}
 
-	// A workflow created while the watcher was down runs and fails before the next poll:
-	// its results are not history, although the lookback (0) would call them that.
-	e.clock.advance(30 * time.Minute)
-	wf, u := e.workflow("Created later", 1)
-	r := e.run(wf, "r", time.Time{}, u...)
-	e.clock.advance(time.Minute)
-	e.set(r[0], "failed", time.Time{})
-	e.clock.advance(time.Minute)
-	e.poll(e.watcher())
-	e.wantChanges(0, "r0: null → failed")
+			// A workflow created while the watcher was down runs and fails before the next
+			// poll: its results are not history, although the lookback (0) would call them that.
+			e.clock.advance(30 * time.Minute)
+			wf, u := e.workflow("Created later", 1)
+			r := e.run(wf, "r", time.Time{}, u...)
+			e.clock.advance(time.Minute)
+			e.set(r[0], "failed", time.Time{})
+			e.clock.advance(time.Minute)
+			e.poll(e.watcher())
+			e.wantChanges(0, "r0: null → failed")
+		})
+	}
 }
 
 func TestNamedWorkflows(t *testing.T) {
