@@ -150,3 +150,25 @@ func TestExternalNATSRefusedCredentials(t *testing.T) {
 		t.Errorf("the log holds the NATS password:\n%s", logs)
 	}
 }
+
+// TestStreamSubjectsTaken: a second deployment on the same NATS account with its own
+// stream but the same subject prefix cannot create its stream; it exits 1 saying which
+// setting to change.
+func TestStreamSubjectsTaken(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	natsAt(t, addr, t.TempDir())
+	env := baseEnv(t)
+	delete(env, "LCW_DATA_DIR")
+	env["LCW_NATS_URL"] = "nats://" + addr
+	env["LCW_CONSOLE"] = "true"
+	first := start(t, env, "notify")
+	eventually(t, 15*time.Second, "the first deployment to start", func() bool {
+		return strings.Contains(first.stderr.String(), "lcwnotify started")
+	})
+	env["LCW_STREAM"] = "LCW_TENANT2"
+	code, _, errOut := runBinary(t, env, "notify")
+	if code != 1 || !strings.Contains(errOut, "LCW_SUBJECT_PREFIX") {
+		t.Errorf("exit %d, stderr %q; want 1 and a pointer to LCW_SUBJECT_PREFIX", code, errOut)
+	}
+}

@@ -175,12 +175,20 @@ func (c *natsConn) Connected() error {
 	return fmt.Errorf("NATS connection is %s", s)
 }
 
+// jsErrStreamSubjectOverlap is JetStream's error code for a stream whose subjects
+// another stream of the account already takes (nats.go names no constant for it).
+const jsErrStreamSubjectOverlap jetstream.ErrorCode = 10065
+
 // ensureStream creates or updates the stream, retrying while NATS is unreachable: an
 // external server may come up after lcwnotify (a rollout, a cluster restart).
 func (c *natsConn) ensureStream(ctx context.Context, o events.StreamOptions) error {
 	_, err := retryNATS(ctx, c, "create the stream "+o.Name, func(ctx context.Context) (jetstream.Stream, error) {
 		return events.EnsureStream(ctx, c.js, o)
 	})
+	if apiErr, ok := errors.AsType[*jetstream.APIError](err); ok && apiErr.ErrorCode == jsErrStreamSubjectOverlap {
+		return fmt.Errorf("%w: another stream of this NATS account takes %s; give each lcwnotify deployment its own "+
+			"LCW_SUBJECT_PREFIX (and LCW_STREAM)", err, events.AllResults(o.Prefix))
+	}
 	return err
 }
 
