@@ -17,6 +17,10 @@ type Fault struct {
 	// LoseResponse accepts the request (the message is recorded) and then drops the
 	// connection without answering: the sender cannot know it was delivered.
 	LoseResponse bool
+	// Accepted records the message before answering with the fault, as Slack may: it
+	// documents internal_error and fatal_error as possibly partly done, and a proxy's
+	// 5xx can follow a post. Only a fake Slack's posts heed it.
+	Accepted bool
 }
 
 // faults is a script of faults: the next n requests, or every request until a time.

@@ -25,7 +25,7 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 		slackError(w, "invalid_form_data")
 		return
 	}
-	answered, lose := s.refuse(w, r.FormValue("channel"), false)
+	answered, after := s.refuse(w, r.FormValue("channel"), false)
 	if answered {
 		return
 	}
@@ -72,8 +72,8 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	ts := s.record(Message{Channel: id, Text: text, Blocks: blocks, Metadata: md}, c, now)
 	s.mu.Unlock()
-	if lose {
-		dropConnection(w)
+	if after != nil {
+		answerAccepted(w, *after, false)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -84,8 +84,9 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 
 // refuse answers a post that arrives inside its channel's Retry-After window (counting a
 // violation), or one an injected fault refuses; a 429 fault opens a window as Slack's do.
-// It reports whether it answered, and whether the request is to lose its response.
-func (s *Slack) refuse(w http.ResponseWriter, channel string, webhook bool) (answered, lose bool) {
+// It reports whether it answered, and the fault to answer with once the message is
+// recorded (a lost response, or an accepted post answered with an error).
+func (s *Slack) refuse(w http.ResponseWriter, channel string, webhook bool) (answered bool, after *Fault) {
 	f, faulty := s.fault(&s.posts)
 	s.mu.Lock()
 	id, ok := WebhookChannel, true
@@ -102,7 +103,7 @@ func (s *Slack) refuse(w http.ResponseWriter, channel string, webhook bool) (ans
 			s.mu.Unlock()
 			w.Header().Set("Retry-After", strconv.Itoa(secs))
 			w.WriteHeader(http.StatusTooManyRequests)
-			return true, false
+			return true, nil
 		}
 		if faulty && f.Status == http.StatusTooManyRequests {
 			s.stats.RateLimited++
@@ -112,10 +113,17 @@ func (s *Slack) refuse(w http.ResponseWriter, channel string, webhook bool) (ans
 		}
 	}
 	s.mu.Unlock()
-	if faulty && f.LoseResponse {
-		return false, true
+	if faulty && (f.LoseResponse || f.Accepted) {
+		return false, &f
 	}
-	return faulty && applyFault(w, f, webhook), false
+	return faulty && applyFault(w, f, webhook), nil
+}
+
+// answerAccepted answers a post the fake recorded with the fault that follows it.
+func answerAccepted(w http.ResponseWriter, f Fault, webhook bool) {
+	if !applyFault(w, f, webhook) {
+		dropConnection(w)
+	}
 }
 
 func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +133,7 @@ func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	answered, lose := s.refuse(w, "", true)
+	answered, after := s.refuse(w, "", true)
 	if answered {
 		return
 	}
@@ -156,8 +164,8 @@ func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(Message{Channel: WebhookChannel, Text: msg.Text, Blocks: msg.Blocks, Webhook: true}, c, now)
 	s.mu.Unlock()
-	if lose {
-		dropConnection(w)
+	if after != nil {
+		answerAccepted(w, *after, true)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")

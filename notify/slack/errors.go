@@ -21,8 +21,8 @@ type outcome struct {
 	limited    bool
 	retryAfter time.Duration
 	// definite reports that Slack certainly did not post the message, so its ledger entry
-	// can be released. Otherwise (a 5xx, a timeout, a connection lost mid-request) it may
-	// have, and the next attempt reads the channel's history first.
+	// can be released. Otherwise (a 5xx, an internal_error, a timeout, a connection lost
+	// mid-request) it may have, and the next attempt reads the channel's history first.
 	definite bool
 	// messageOnly reports a refusal of this message alone (its layout, its size): other
 	// messages to the same channel may still go.
@@ -109,9 +109,11 @@ func (n *Notifier) classify(err error, op string) outcome {
 		if code == "ratelimited" {
 			return limited(n.cfg.DefaultRetryAfter)
 		}
-		// fatal_error, internal_error, service_unavailable, request_timeout and codes
-		// Slack adds later: Slack answered, so nothing was posted, and it may pass.
-		return outcome{err: &notify.Error{Err: wrap("%s", notify.Reason(code)), Reason: notify.Reason(code)}, definite: true}
+		// internal_error, fatal_error, service_unavailable and codes Slack adds later may
+		// pass. Slack documents internal_error and fatal_error as possibly partly done,
+		// so the message may be in the channel: like a 5xx, the outcome is unknown and
+		// the next attempt reads the channel back.
+		return outcome{err: &notify.Error{Err: wrap("%s", notify.Reason(code)), Reason: notify.Reason(code)}}
 	}
 	if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
 		return outcome{err: notify.Retryable(wrap("%w", red), 0), definite: true}

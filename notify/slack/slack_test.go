@@ -456,3 +456,27 @@ func TestChannelByNameFirstAnswerLost(t *testing.T) {
 		})
 	}
 }
+
+// TestErrorAfterPostIsReadBack: Slack documents internal_error and fatal_error as
+// possibly partly done, and a 5xx can follow a post that was made. The message may be in
+// the channel: the retry must read the channel back, not post again.
+func TestErrorAfterPostIsReadBack(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault notifytest.Fault
+	}{
+		{"ok:false internal_error", notifytest.Fault{Error: "internal_error", Accepted: true}},
+		{"ok:false fatal_error", notifytest.Fault{Error: "fatal_error", Accepted: true}},
+		{"HTTP 503", notifytest.Fault{Status: 503, Accepted: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, notifytest.SlackOptions{Interval: testInterval})
+			e.fake.FailNextPosts(1, tc.fault)
+			e.run(e.js, e.notifier(e.js, testConfig(e.fake)))
+			evs := e.burst("wf-a", "Offboard", "Partly", 1)
+			e.publish(evs...)
+			notifytest.Eventually(t, "settled", e.drained())
+			e.checkOnce(evs)
+		})
+	}
+}
