@@ -162,10 +162,6 @@ func BenchmarkPublish(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := events.NewPublisher(js, "LCW", "lcw")
-	evs := make([]*events.Event, b.N)
-	for i := range evs {
-		evs[i] = event(b, "wf", fmt.Sprintf("upr-%d", i), "failed")
-	}
 	b.Run("sync", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			if a := p.Publish(ctx, event(b, "wf", fmt.Sprintf("s-%d", i), "failed")); a.Err != nil {
