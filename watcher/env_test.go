@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
@@ -59,6 +62,29 @@ func newEnv(t testing.TB) *env {
 	srv := eventstest.Start(t)
 	nc, js := srv.Connect(t)
 	return &env{t: t, clock: clock, sim: sim, graph: client, srv: srv, nc: nc, js: js, log: log, url: hs.URL, names: map[string]string{}}
+}
+
+// rewritten returns a Graph client that reads the simulator through a proxy, which
+// may replace the status and body of any answer: Graph sending what the simulator
+// would not.
+func (e *env) rewritten(rewrite func(r *http.Request, status int, body string) (int, string)) *graph.Client {
+	e.t.Helper()
+	proxy := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		e.sim.ServeHTTP(rec, r)
+		status, body := rewrite(r, rec.Code, rec.Body.String())
+		maps.Copy(rw.Header(), rec.Header())
+		rw.Header().Del("Content-Length")
+		rw.WriteHeader(status)
+		_, _ = io.WriteString(rw, body)
+	}))
+	e.t.Cleanup(proxy.Close)
+	client, err := graph.New(graph.Options{BaseURL: proxy.URL, Credential: graph.NewStaticCredential("test-token"),
+		TenantID: "tenant-1", MaxRetryTime: 10 * time.Second, Logger: e.log})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return client
 }
 
 // reconnected waits until the connection is back after a NATS restart.
