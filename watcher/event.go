@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"slices"
 
 	"github.com/lcwnotify/lcwnotify/events"
@@ -21,9 +22,11 @@ type details struct {
 }
 
 // readDetails reads the task results and the user of the result c announces. Task
-// results that Graph refuses (403, 404) are left out with a warning rather than holding
-// the notification back; other failures fail the poll of the workflow, which retries.
-// An unreadable user is never a reason to hold a failure back: the event names the id.
+// results that Graph refuses (403, 404, any answer it would give again: see refused)
+// are left out with a warning rather than holding the notification back — and with it
+// every change of the workflow, for good; other failures fail the poll of the
+// workflow, which retries. An unreadable user is never a reason to hold a failure
+// back: the event names the id.
 func (w *Watcher) readDetails(ctx context.Context, log *slog.Logger, workflowID string, c *change) (*details, error) {
 	res := c.obs.res
 	d := &details{user: events.User{ID: res.SubjectID}}
@@ -31,7 +34,7 @@ func (w *Watcher) readDetails(ctx context.Context, log *slog.Logger, workflowID 
 	switch {
 	case err == nil:
 		d.tasks = taskResults(tasks)
-	case errors.Is(err, graph.ErrNotFound) || errors.Is(err, graph.ErrForbidden):
+	case refused(err):
 		log.Warn("cannot read the task results of a result: its event goes without them",
 			"result", res.ID, "err", err)
 	default:
@@ -50,6 +53,22 @@ func (w *Watcher) readDetails(ctx context.Context, log *slog.Logger, workflowID 
 	}
 	d.user = events.User{ID: res.SubjectID, DisplayName: u.DisplayName, UserPrincipalName: u.UserPrincipalName}
 	return d, nil
+}
+
+// refused reports an answer Graph gives again however often it is asked: a 4xx error
+// other than 401 (the token's, every request's), 408 and 429 (which pass), or a
+// next page link the client will not follow.
+func refused(err error) bool {
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		switch ge.StatusCode {
+		case http.StatusUnauthorized, http.StatusRequestTimeout, http.StatusTooManyRequests:
+			return false
+		}
+		return ge.StatusCode >= 400 && ge.StatusCode < 500
+	}
+	return errors.Is(err, graph.ErrNotFound) || errors.Is(err, graph.ErrForbidden) ||
+		errors.Is(err, graph.ErrForeignNextLink)
 }
 
 func taskResults(in []graph.TaskProcessingResult) []events.TaskResult {

@@ -393,3 +393,70 @@ func TestMalformedPropertyStillAnnounced(t *testing.T) {
 	}
 }
 
+// TestTaskResultsRefused: Graph answers a result's task results with an error it will
+// give again however often it is asked. The failure is announced without them, rather
+// than holding back every change of its workflow for good; a passing failure to read
+// them holds the poll back until it passes.
+func TestTaskResultsRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		status    int
+		announced bool // in the poll that meets the error
+	}{
+		{"bad request", http.StatusBadRequest, true},
+		{"gone", http.StatusGone, true},
+		{"forbidden", http.StatusForbidden, true},
+		// Malformed (a page cut short by a proxy, say): read again at the next poll.
+		{"malformed", http.StatusOK, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			var refuse atomic.Bool
+			client := e.rewritten(func(r *http.Request, status int, body string) (int, string) {
+				if refuse.Load() && strings.HasSuffix(r.URL.Path, "/taskProcessingResults") {
+					if tt.status == http.StatusOK {
+						return tt.status, body[:len(body)/2]
+					}
+					return tt.status, `{"error":{"code":"Refused","message":"not this one"}}`
+				}
+				return status, body
+			})
+			wf, u := e.workflow("Leaver", 2)
+			w := e.watcher(func(o *Options) { o.Graph = client })
+			e.poll(w)
+			r := e.run(wf, "r", time.Time{}, u...)
+			e.clock.advance(time.Minute)
+			e.poll(w)
+			n := len(e.events())
+
+			e.clock.advance(time.Minute)
+			e.sim.SetResultStatus(r[0], "failed")
+			e.set(r[1], "inProgress", time.Time{})
+			refuse.Store(true)
+			_, err := w.Poll(context.Background())
+			if tt.announced {
+				if err != nil {
+					t.Fatalf("poll = %v, want the failure announced without its task results", err)
+				}
+				e.wantChanges(n, "r0: queued → failed", "r1: queued → inProgress")
+				for _, ev := range e.events()[n:] {
+					if ev.Data.TaskProcessingResults != nil {
+						t.Errorf("event %s carries task results Graph refused", ev.ID)
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("poll succeeded although the task results could not be read")
+			}
+			e.wantChanges(n)
+			refuse.Store(false)
+			e.clock.advance(time.Minute)
+			e.poll(w)
+			e.wantChanges(n, "r0: queued → failed", "r1: queued → inProgress")
+			if got := e.events()[n:]; len(got) == 2 && got[0].Data.TaskProcessingResults == nil && got[1].Data.TaskProcessingResults == nil {
+				t.Error("the failure went without its task results once Graph gave them")
+			}
+		})
+	}
+}
