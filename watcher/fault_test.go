@@ -460,3 +460,53 @@ func TestTaskResultsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestOneResultRefused: Graph refuses, for good, to read one tracked result alone or
+// the results of one run. That item is left aside with a warning; the workflow's other
+// changes are still announced, poll after poll.
+func TestOneResultRefused(t *testing.T) {
+	e := newEnv(t)
+	var refuse atomic.Value // a path suffix answered 400
+	refuse.Store("\x00")
+	client := e.rewritten(func(r *http.Request, status int, body string) (int, string) {
+		if strings.HasSuffix(r.URL.Path, refuse.Load().(string)) {
+			return http.StatusBadRequest, `{"error":{"code":"BadRequest","message":"not this one"}}`
+		}
+		return status, body
+	})
+	wf, u := e.workflow("Leaver", 4)
+	w := e.watcher(func(o *Options) { o.Graph = client })
+	e.poll(w)
+	r := e.run(wf, "r", time.Time{}, u[0])
+	q := e.run(wf, "q", time.Time{}, u[1])
+	e.set(r[0], "inProgress", time.Time{})
+	e.set(q[0], "inProgress", time.Time{})
+	e.clock.advance(time.Minute)
+	e.poll(w)
+	n := len(e.events())
+
+	// r0 completes far behind the window, so it is read alone, and Graph refuses that.
+	e.clock.advance(3 * time.Hour)
+	e.poll(w)
+	e.set(r[0], "failed", t0.Add(time.Hour))
+	refuse.Store("/userProcessingResults/" + r[0])
+	e.set(q[0], "failed", time.Time{})
+	e.clock.advance(time.Minute)
+	e.poll(w)
+	n = e.wantChanges(n, "q0: inProgress → failed")
+
+	// A new run whose results Graph will not list: its results still come through the
+	// workflow's lists, without their run id. Graph reads r0 alone again: it was kept.
+	s := e.run(wf, "s", time.Time{}, u[2:]...)
+	res, _ := e.sim.Result(s[0])
+	refuse.Store("/runs/" + res.RunID + "/userProcessingResults")
+	e.set(s[0], "failed", time.Time{})
+	e.clock.advance(time.Minute)
+	e.poll(w)
+	e.wantChanges(n, "s0: null → failed", "s1: null → queued", "r0: inProgress → failed")
+	for _, ev := range e.events()[n:] {
+		if ev.Subject == s[0] && ev.Data.RunID != "" {
+			t.Errorf("s0 announced with run id %q, which Graph never listed", ev.Data.RunID)
+		}
+	}
+}

@@ -117,10 +117,12 @@ func (w *Watcher) read(ctx context.Context, f *flow, win window) (reading, error
 			continue // listed already, and unchanged since
 		}
 		res, err := w.graph.ListRunResults(ctx, wf, run.ID, graph.Query{Filter: graph.Between("scheduledDateTime", win.reach, win.to)})
-		if errors.Is(err, graph.ErrNotFound) {
-			// Gone between the two requests. Its results' changes reach the workflow's
-			// own lists; only their run id is lost. Not marked listed: tried again.
-			w.log.Warn("a run listed as updated has no results any more", "workflow", wf, "run", run.ID)
+		if refused(err) {
+			// Gone between the two requests (404), or refused for good. Its results'
+			// changes reach the workflow's own lists; only their run id is lost. Not
+			// marked listed: tried again while the run is inside the window.
+			w.log.Warn("cannot list the results of a run listed as updated: they are announced without their run id",
+				"workflow", wf, "run", run.ID, "err", err)
 			continue
 		}
 		if err != nil {
@@ -140,11 +142,16 @@ func (w *Watcher) read(ctx context.Context, f *flow, win window) (reading, error
 		// the completed list (reporting lag beyond the overlap) or was scheduled beyond
 		// Graph's reach. Read it alone.
 		r, err := w.graph.GetResult(ctx, wf, rec.RunID, rec.ID)
-		if errors.Is(err, graph.ErrNotFound) {
+		switch {
+		case errors.Is(err, graph.ErrNotFound):
 			rd.gone = append(rd.gone, rec)
 			continue
-		}
-		if err != nil {
+		case refused(err):
+			// Held back, it would hold back every change of the workflow for good.
+			w.log.Warn("Graph refuses to read a tracked result: trying again at the next poll",
+				"workflow", wf, "result", rec.ID, "err", err)
+			continue
+		case err != nil:
 			return rd, fmt.Errorf("get tracked result %s: %w", rec.ID, err)
 		}
 		rd.fetched++
