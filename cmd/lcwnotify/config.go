@@ -67,11 +67,10 @@ type natsConfig struct {
 	TLSCert string
 	TLSKey  string
 
-	DataDir    string
-	DataDirSet bool // the demo uses a temporary store unless LCW_DATA_DIR is set
-	Listen     string
-	MaxMemory  int64
-	MaxStore   int64
+	DataDir   string
+	Listen    string
+	MaxMemory int64
+	MaxStore  int64
 }
 
 // Embedded reports whether lcwnotify runs its own NATS server.

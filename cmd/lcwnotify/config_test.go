@@ -138,7 +138,7 @@ func TestEveryVariable(t *testing.T) {
 		{map[string]string{"LCW_NATS_URL": "nats://a:4222", "LCW_NATS_CREDS": creds}, func(c *config) any { return c.NATS.Creds }, creds},
 		{map[string]string{"LCW_NATS_URL": "tls://a:4222", "LCW_NATS_TLS_CA": ca}, func(c *config) any { return c.NATS.TLSCA }, ca},
 		{map[string]string{"LCW_NATS_URL": "tls://a:4222", "LCW_NATS_TLS_CERT": cert, "LCW_NATS_TLS_KEY": key}, func(c *config) any { return c.NATS.TLSCert + " " + c.NATS.TLSKey }, cert + " " + key},
-		{map[string]string{"LCW_DATA_DIR": "/data"}, func(c *config) any { return fmt.Sprint(c.NATS.DataDir, c.NATS.DataDirSet) }, "/datatrue"},
+		{map[string]string{"LCW_DATA_DIR": "/data"}, func(c *config) any { return c.NATS.DataDir }, "/data"},
 		{map[string]string{"LCW_NATS_LISTEN": "127.0.0.1:4222"}, func(c *config) any { return c.NATS.Listen }, "127.0.0.1:4222"},
 		{map[string]string{"LCW_NATS_MAX_MEMORY": "32MiB"}, func(c *config) any { return c.NATS.MaxMemory }, int64(32 << 20)},
 		{map[string]string{"LCW_NATS_MAX_STORE": "10G"}, func(c *config) any { return c.NATS.MaxStore }, int64(10 << 30)},

@@ -128,7 +128,8 @@ func demo(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer, 
 }
 
 // demoConfig is cfg with everything the demo provides itself: the simulator as Graph,
-// an embedded NATS server in a temporary store (LCW_DATA_DIR if set), quick polls, the
+// an embedded NATS server in a temporary store (never LCW_DATA_DIR: the image sets it to
+// the production volume, and a simulated tenant must not reach a real stream), quick polls, the
 // statuses the scenario's expected notifications count, and the console as a
 // destination besides any configured one.
 func demoConfig(cfg *config, simURL string, speed float64) (*config, func(), error) {
@@ -144,20 +145,12 @@ func demoConfig(cfg *config, simURL string, speed float64) (*config, func(), err
 	// completedWithErrors; other statuses would end the demo with a false shortfall.
 	d.Events.NotifyStatuses = []string{graph.StatusFailed, graph.StatusCompletedWithErrors}
 	d.Console = true
-	d.NATS = natsConfig{
-		DataDir: cfg.NATS.DataDir, DataDirSet: cfg.NATS.DataDirSet, Listen: cfg.NATS.Listen,
-		MaxMemory: cfg.NATS.MaxMemory, MaxStore: cfg.NATS.MaxStore,
+	dir, err := os.MkdirTemp("", "lcwnotify-demo-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: temporary store: %w", err)
 	}
-	cleanup := func() {}
-	if !cfg.NATS.DataDirSet {
-		dir, err := os.MkdirTemp("", "lcwnotify-demo-")
-		if err != nil {
-			return nil, nil, fmt.Errorf("demo: temporary store: %w", err)
-		}
-		d.NATS.DataDir = dir
-		cleanup = func() { os.RemoveAll(dir) }
-	}
-	return &d, cleanup, nil
+	d.NATS = natsConfig{DataDir: dir, Listen: cfg.NATS.Listen, MaxMemory: cfg.NATS.MaxMemory, MaxStore: cfg.NATS.MaxStore}
+	return &d, func() { os.RemoveAll(dir) }, nil
 }
 
 func writeDemoIntro(w io.Writer, cfg *config, simURL string, s *service, names []string) {

@@ -13,6 +13,7 @@ import (
 func TestDemoConfig(t *testing.T) {
 	cfg, err := load(t, map[string]string{
 		"LCW_NATS_URL":        "nats://user:pw@nats.example:4222",
+		"LCW_DATA_DIR":        "/data",
 		"LCW_STREAM_REPLICAS": "3",
 		"LCW_WORKFLOWS":       "wf-1",
 		"LCW_NOTIFY_STATUSES": "failed",
@@ -27,8 +28,8 @@ func TestDemoConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cleanup()
-	if _, err := os.Stat(d.NATS.DataDir); err != nil {
-		t.Errorf("temporary store: %v", err)
+	if _, err := os.Stat(d.NATS.DataDir); err != nil || d.NATS.DataDir == "/data" {
+		t.Errorf("store %s (%v): want a temporary one, never LCW_DATA_DIR's production store", d.NATS.DataDir, err)
 	}
 	if !d.NATS.Embedded() || d.Events.Replicas != 1 {
 		t.Errorf("NATS: embedded %t, %d replicas; want the embedded server and 1", d.NATS.Embedded(), d.Events.Replicas)

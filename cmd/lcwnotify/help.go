@@ -32,7 +32,7 @@ func commands() []command {
 				"Needs no Graph credentials. Run as many replicas as you like: each event is delivered once."},
 		{"demo", "everything in-process with no credentials; ends by itself within a minute",
 			"Starts a Graph simulator playing a scripted scenario, an embedded NATS server in a temporary directory\n" +
-				"(LCW_DATA_DIR if set), the real watcher and the real notifiers (for failed and completedWithErrors,\n" +
+				"(never LCW_DATA_DIR or LCW_NATS_URL), the real watcher and the real notifiers (for failed and completedWithErrors,\n" +
 				"whatever LCW_NOTIFY_STATUSES says). Notifications are printed as they would look in Slack, and sent\n" +
 				"to Slack (or the webhook) as well when one is configured. Ctrl-C ends it early.\n\n" +
 				"Flags:\n  -speed n  play the scenario n times faster (default 1: about 36 seconds)"},

@@ -145,9 +145,9 @@ func parseGraph(s *settings, p *problems) graphConfig {
 func parseNATS(s *settings, p *problems) natsConfig {
 	n := natsConfig{
 		Creds: s.NatsCreds, TLSCA: s.NatsTlsCa, TLSCert: s.NatsTLSCert, TLSKey: s.NatsTLSKey,
-		DataDir: s.DataDir, DataDirSet: s.DataDir != "", Listen: s.NatsListen,
+		DataDir: s.DataDir, Listen: s.NatsListen,
 	}
-	if !n.DataDirSet {
+	if n.DataDir == "" {
 		n.DataDir = defaultDataDir
 	}
 	n.MaxMemory = byteSize(p, "LCW_NATS_MAX_MEMORY", s.NatsMaxMemory, 1<<20)

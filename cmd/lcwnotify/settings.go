@@ -29,7 +29,7 @@ type settings struct {
 	NatsTlsCa     string `split_words:"true" desc:"CA certificate file (PEM) to verify the NATS server"`
 	NatsTLSCert   string `split_words:"true" desc:"client certificate file (PEM) for NATS; needs LCW_NATS_TLS_KEY"`
 	NatsTLSKey    string `split_words:"true" desc:"client key file (PEM) for NATS; needs LCW_NATS_TLS_CERT"`
-	DataDir       string `split_words:"true" show:"./lcwnotify-data" desc:"embedded server's JetStream store (demo: a temporary directory unless set)"`
+	DataDir       string `split_words:"true" show:"./lcwnotify-data" desc:"embedded server's JetStream store (the demo always uses a temporary one)"`
 	NatsListen    string `split_words:"true" show:"no listener" desc:"host:port where the embedded server also accepts NATS clients, e.g. 127.0.0.1:4222 for nats sub"`
 	NatsMaxMemory string `split_words:"true" default:"64MiB" desc:"embedded server's JetStream memory limit (bytes, or with KiB, MiB, GiB)"`
 	NatsMaxStore  string `split_words:"true" default:"1GiB" desc:"embedded server's JetStream disk limit (events and state)"`
