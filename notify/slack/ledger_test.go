@@ -174,3 +174,38 @@ func TestLeaseRenewedTooLateStartsANewTerm(t *testing.T) {
 		t.Errorf("renewal that completed after the lease ended: term %d, %v; want a term after %d", got, err, term)
 	}
 }
+
+// TestSkewedPaceDoesNotStall: a replica whose clock runs an hour ahead writes a pace
+// whose end is an hour away by everyone else's clock. Other replicas must not stop
+// posting for that hour: a pace lasts at most as long as its writer meant, measured on
+// the reader's own clock.
+func TestSkewedPaceDoesNotStall(t *testing.T) {
+	t.Parallel()
+	a, b := twoLedgers(t, time.Minute)
+	key := paceKey("C0ALERTS01")
+	skewed := paceRecord{Next: time.Now().Add(time.Hour + time.Second), For: time.Second, Owner: a.owner}
+	if _, err := a.writePace(context.Background(), key, skewed, 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := b.turn(ctx, key, time.Second, sleep); err != nil {
+		t.Errorf("turn after a pace written by a clock an hour ahead = %v, want a turn once the second it meant is over", err)
+	}
+
+	// A Retry-After received meanwhile still holds every replica for all of its window.
+	other := paceKey("C0OTHER001")
+	if _, err := a.writePace(ctx, other, skewed, 0); err != nil {
+		t.Fatal(err)
+	}
+	window := time.Now().Add(2 * time.Second)
+	if err := b.paceBack(ctx, other, window); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.turn(ctx, other, time.Second, sleep); err != nil {
+		t.Fatal(err)
+	}
+	if now := time.Now(); now.Before(window) {
+		t.Errorf("turn taken %v inside a Retry-After window, behind a pace from a skewed clock", window.Sub(now))
+	}
+}

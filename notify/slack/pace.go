@@ -16,11 +16,24 @@ import (
 // and channel, so the pace is shared too: the ledger keeps, per channel, the time before
 // which no replica may post (pace.<channel>), advanced by compare-and-set so that one
 // replica at a time takes each slot, and pushed back by any replica that receives a 429.
+//
+// Next is a time on its writer's clock. So that a replica whose clock runs ahead cannot
+// hold the others off for as long as its clock is wrong, a record also says how long it
+// meant to hold the channel, and a reader waits no longer than that from when it first
+// saw the record, on its own clock.
 
 // paceRecord is a channel's shared pace.
 type paceRecord struct {
-	Next  time.Time `json:"next"`
-	Owner string    `json:"owner,omitempty"`
+	Next time.Time `json:"next"`
+	// For is how long from its writing the record holds the channel; zero in records
+	// written before it existed, which Next alone bounds.
+	For   time.Duration `json:"for,omitempty"`
+	Owner string        `json:"owner,omitempty"`
+}
+
+// holdUntil returns the record of a pace that holds the channel until next.
+func (l *ledger) holdUntil(next time.Time) paceRecord {
+	return paceRecord{Next: next, For: max(time.Until(next), 0), Owner: l.owner}
 }
 
 // pacePoll is how often a replica waiting for another's reservation looks again.
@@ -66,12 +79,21 @@ func (l *ledger) writePace(ctx context.Context, key string, p paceRecord, rev ui
 // channel for hold (the post and the pause after it) and returns the reservation's
 // revision.
 func (l *ledger) turn(ctx context.Context, key string, hold time.Duration, wait func(context.Context, time.Duration) error) (uint64, error) {
+	var seen uint64 // the revision being waited for, first read at seenAt
+	var seenAt time.Time
 	for {
 		p, rev, err := l.readPace(ctx, key)
 		if err != nil {
 			return 0, err
 		}
-		if d := time.Until(p.Next); d > 0 {
+		if rev != seen {
+			seen, seenAt = rev, time.Now()
+		}
+		d := time.Until(p.Next)
+		if p.For > 0 {
+			d = min(d, p.For-time.Since(seenAt))
+		}
+		if d > 0 {
 			// The reservation's holder usually frees it well before its end: look again
 			// soon rather than sleeping through it.
 			if err := wait(ctx, min(d, pacePoll)); err != nil {
@@ -79,7 +101,7 @@ func (l *ledger) turn(ctx context.Context, key string, hold time.Duration, wait 
 			}
 			continue
 		}
-		n, err := l.writePace(ctx, key, paceRecord{Next: time.Now().Add(hold), Owner: l.owner}, rev)
+		n, err := l.writePace(ctx, key, l.holdUntil(time.Now().Add(hold)), rev)
 		if errors.Is(err, errLost) {
 			continue // another replica took this slot
 		}
@@ -89,7 +111,7 @@ func (l *ledger) turn(ctx context.Context, key string, hold time.Duration, wait 
 
 // paceNext ends this replica's reservation: no post before next.
 func (l *ledger) paceNext(ctx context.Context, key string, next time.Time, rev uint64) error {
-	_, err := l.writePace(ctx, key, paceRecord{Next: next, Owner: l.owner}, rev)
+	_, err := l.writePace(ctx, key, l.holdUntil(next), rev)
 	if errors.Is(err, errLost) {
 		// A 429 seen by another replica moved it later; keep that.
 		return nil
@@ -105,10 +127,16 @@ func (l *ledger) paceBack(ctx context.Context, key string, until time.Time) erro
 		if err != nil {
 			return err
 		}
-		if !p.Next.Before(until) {
+		d := time.Until(until)
+		if !p.Next.Before(until) && (p.For == 0 || p.For >= d) {
 			return nil
 		}
-		_, err = l.writePace(ctx, key, paceRecord{Next: until, Owner: l.owner}, rev)
+		// Hold for the longer of the two, by either measure.
+		later := paceRecord{Next: p.Next, For: max(p.For, d), Owner: l.owner}
+		if p.Next.Before(until) {
+			later.Next = until
+		}
+		_, err = l.writePace(ctx, key, later, rev)
 		if !errors.Is(err, errLost) {
 			return err
 		}
