@@ -79,6 +79,9 @@ func NewWorld(o Options) (*World, error) {
 	w.graph = httptest.NewUnstartedServer(w.Sim)
 	// A client killed mid-handshake is what the tests do, not news.
 	w.graph.Config.ErrorLog = log.New(io.Discard, "", 0)
+	// Graph speaks HTTP/2: the client's concurrent requests share one connection, and
+	// a retry that must not reuse it has to close it under the others' feet.
+	w.graph.EnableHTTP2 = true
 	w.graph.StartTLS()
 	o.Slack.Token = SlackToken
 	w.Slack = notifytest.NewSlack(o.Slack)
