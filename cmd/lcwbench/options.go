@@ -42,7 +42,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&history, "history", "1000,30000,300000", "sizes of history, in results, for the poll measurement")
 	fs.IntVar(&o.workflows, "workflows", 10, "workflows in the tenant of the poll measurement")
 	fs.IntVar(&o.polls, "polls", 20, "steady polls of lcwnotify measured at each size")
-	fs.IntVar(&o.naivePolls, "naive-polls", 2, "polls of the naive poller measured at each size (one takes about 13 s at 300k results)")
+	fs.IntVar(&o.naivePolls, "naive-polls", 2, "polls of the naive poller measured at each size (one takes about 5 s at 300k results)")
 	fs.StringVar(&burst, "burst", "300,50", "failures in each run of the burst, all failing at once")
 	fs.Float64Var(&o.timeScale, "time-scale", 1, "speeds the one-message-per-failure baseline up: its Slack limit becomes this many messages per second per channel and its posting time is scaled back by the same factor (lcwnotify paces itself at Slack's 1 msg/s whatever this says, so it always runs at real speed); at 1 the baseline takes about a second per failure")
 	fs.IntVar(&o.latency, "latency", 50, "failures, a second or two apart, whose change-to-Slack latency is measured")
