@@ -38,6 +38,10 @@ type SlackOptions struct {
 	// Scopes are reported by auth.test and checked by conversations.history; empty means
 	// DefaultScopes.
 	Scopes string
+	// RefuseText makes the fake refuse every message whose text or blocks contain it, as
+	// Slack refuses a message it cannot take (invalid_blocks; HTTP 400 invalid_payload
+	// from the incoming webhook). Empty refuses nothing.
+	RefuseText string
 }
 
 // Slack is a fake Slack: the Web API methods lcwnotify calls (chat.postMessage,
@@ -260,6 +264,14 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return strings.ToUpper(hex.EncodeToString(b))[:n]
+}
+
+// checkContent applies Slack's limits on a message and the fake's RefuseText.
+func (s *Slack) checkContent(text string, blocks json.RawMessage) string {
+	if r := s.opts.RefuseText; r != "" && (strings.Contains(text, r) || strings.Contains(string(blocks), r)) {
+		return "invalid_blocks"
+	}
+	return checkContent(text, blocks)
 }
 
 // checkContent applies Slack's limits on a message: 50 blocks, 3000 characters per

@@ -38,7 +38,7 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	text, blocks := r.FormValue("text"), json.RawMessage(r.FormValue("blocks"))
-	if code := checkContent(text, blocks); code != "" {
+	if code := s.checkContent(text, blocks); code != "" {
 		slackError(w, code)
 		return
 	}
@@ -141,7 +141,7 @@ func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
 		Text   string          `json:"text"`
 		Blocks json.RawMessage `json:"blocks"`
 	}
-	if err := json.Unmarshal(body, &msg); err != nil || checkContent(msg.Text, msg.Blocks) != "" {
+	if err := json.Unmarshal(body, &msg); err != nil || s.checkContent(msg.Text, msg.Blocks) != "" {
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte("invalid_payload"))
 		return

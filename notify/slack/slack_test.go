@@ -480,3 +480,40 @@ func TestErrorAfterPostIsReadBack(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedDigestCostsOnlyItsCulprit has Slack refuse any message showing one result's
+// text: the results grouped with it are still posted, once each, and only that one is
+// dead-lettered.
+func TestRefusedDigestCostsOnlyItsCulprit(t *testing.T) {
+	for _, webhook := range []bool{false, true} {
+		t.Run(map[bool]string{false: "bot token", true: "incoming webhook"}[webhook], func(t *testing.T) {
+			e := newEnv(t, notifytest.SlackOptions{Interval: -1, RefuseText: "Unpostable"})
+			cfg := testConfig(e.fake)
+			if webhook {
+				cfg.Token, cfg.Channel, cfg.APIURL, cfg.WebhookURL = "", "", "", e.fake.WebhookURL()
+			}
+			cfg.Interval = time.Second
+			e.run(e.js, e.notifier(e.js, cfg))
+			// The first event takes the idle channel; those that follow within the
+			// interval wait for it together and go as one digest.
+			first := e.burst("wf-a", "Offboard contractors", "First", 1)
+			e.publish(first...)
+			notifytest.Eventually(t, "the first event posted", func() bool { return len(e.fake.Messages()) == 1 })
+			evs := e.burst("wf-b", "Offboard employees", "Employee", 3)
+			culprit := evs[1]
+			culprit.Data.User.DisplayName = "Unpostable 0002"
+			e.publish(evs...)
+			notifytest.Eventually(t, "settled", e.drained())
+
+			dls, _ := notifytest.DeadLetters(t, e.js, stream, prefix, slack.Name)
+			if len(dls) != 1 || dls[0].EventID != culprit.ID || dls[0].Reason == "" {
+				t.Errorf("%d dead letters (%+v), want one, for %s", len(dls), dls, culprit.ID)
+			}
+			if !strings.Contains(e.logs.String(), "posting them one by one") {
+				t.Error("no digest was refused: the test did not exercise what it is for")
+			}
+			e.checkOnce(append(first, evs[0], evs[2]))
+			e.checkPaced(time.Second)
+		})
+	}
+}
