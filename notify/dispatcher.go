@@ -101,6 +101,7 @@ func NewDispatcher(ctx context.Context, o DispatcherOptions) (*Dispatcher, error
 	if err := d.ensureConsumer(ctx); err != nil {
 		return nil, err
 	}
+	o.Metrics.forSink(d.sink)
 	return d, nil
 }
 

@@ -451,3 +451,33 @@ func TestNewDispatcherKeepsAnExistingConsumersStart(t *testing.T) {
 		t.Errorf("FilterSubjects = %v, want %v: the rest of the configuration is lcwnotify's", cfg.FilterSubjects, want)
 	}
 }
+
+// TestNewDispatcherStartsSinkSeriesAtZero: a sink's counters exist before its first
+// delivery, so rate() and alerts on them see the sink from the start.
+func TestNewDispatcherStartsSinkSeriesAtZero(t *testing.T) {
+	w := newWorld(t)
+	if _, err := notify.NewDispatcher(context.Background(), w.options(&scriptSink{})); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := w.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"lcwnotify_notifications_sent_total", "lcwnotify_notifications_dead_lettered_total",
+		"lcwnotify_change_to_notification_seconds", "lcwnotify_consumer_pending",
+	}
+	for _, name := range want {
+		found := false
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					found = found || (mf.GetName() == name && l.GetName() == "sink" && l.GetValue() == "script")
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s{sink=\"script\"} series before the first delivery", name)
+		}
+	}
+}

@@ -57,6 +57,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// forSink creates sink's series at zero, so that a dashboard's rate() and an alert on a
+// counter that has not moved yet see the sink from the start.
+func (m *Metrics) forSink(sink string) {
+	if m == nil {
+		return
+	}
+	m.sent.WithLabelValues(sink)
+	m.deadLettered.WithLabelValues(sink)
+	m.latency.WithLabelValues(sink)
+	m.pending.WithLabelValues(sink)
+}
+
 func (m *Metrics) delivered(sink string, took time.Duration) {
 	if m == nil {
 		return
