@@ -102,8 +102,15 @@ func natsWithPassword(t *testing.T, addr, dir, password string) *server.Server {
 		t.Fatal(err)
 	}
 	p, _ := strconv.Atoi(port)
-	s, err := server.NewServer(&server.Options{Host: host, Port: p, JetStream: true, StoreDir: dir,
-		Username: "lcw", Password: password, NoSigs: true, NoLog: true})
+	return startNATSServer(t, &server.Options{Host: host, Port: p, JetStream: true, StoreDir: dir,
+		Username: "lcw", Password: password})
+}
+
+// startNATSServer starts a nats-server with opts, quiet, and stops it when the test ends.
+func startNATSServer(t *testing.T, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.NoSigs, opts.NoLog = true, true
+	s, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,15 +136,28 @@ func TestExternalNATSRefusedCredentials(t *testing.T) {
 	env["LCW_NATS_URL"] = "nats://lcw:" + password + "@" + addr
 	env["LCW_CONSOLE"] = "true"
 	p := start(t, env, "notify")
+	refusedUntil(t, p, func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		natsWithPassword(t, addr, store, password)
+	})
+	if logs := p.stderr.String(); strings.Contains(logs, password) {
+		t.Errorf("the log holds the NATS password:\n%s", logs)
+	}
+}
+
+// refusedUntil waits for the /readyz of p, a process whose NATS credentials the server
+// refuses, to say so; calls accept, which makes the server accept them; waits for p to
+// become ready by itself, and stops it. It returns the /readyz body seen while refused.
+func refusedUntil(t *testing.T, p *proc, accept func()) (refused string) {
+	t.Helper()
 	base := "http://" + p.httpAddr()
 	eventually(t, 20*time.Second, "/readyz to name the refused credentials", func() bool {
 		code, body := get(t, base+"/readyz")
+		refused = body
 		return code == 503 && strings.Contains(strings.ToLower(body), "authorization violation")
 	})
-
-	srv.Shutdown()
-	srv.WaitForShutdown()
-	natsWithPassword(t, addr, store, password)
+	accept()
 	eventually(t, 30*time.Second, "readiness once the server accepts the credentials", func() bool {
 		code, _ := get(t, base+"/readyz")
 		return code == 200
@@ -146,9 +166,7 @@ func TestExternalNATSRefusedCredentials(t *testing.T) {
 	if code := p.wait(20 * time.Second); code != 0 {
 		t.Errorf("exit %d after SIGTERM, want 0", code)
 	}
-	if logs := p.stderr.String(); strings.Contains(logs, password) {
-		t.Errorf("the log holds the NATS password:\n%s", logs)
-	}
+	return refused
 }
 
 // TestStreamSubjectsTaken: a second deployment on the same NATS account with its own
