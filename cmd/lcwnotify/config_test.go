@@ -110,7 +110,7 @@ func writeFile(t *testing.T, name, content string) string {
 // TestEveryVariable sets each variable to a valid non-default value and checks where it
 // lands.
 func TestEveryVariable(t *testing.T) {
-	creds := writeFile(t, "nats.creds", "creds")
+	creds := newNATSOperator(t).user.write(t, filepath.Join(t.TempDir(), "nats.creds"))
 	ca, cert, key := testPKI(t)
 	const token = "xoxb-1-secret-token"
 	const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // 24 bytes

@@ -149,8 +149,6 @@ func TestCheckNATSCreds(t *testing.T) {
 	// signature does not match the JWT's public key.
 	mismatched := natsUser{jwt: op.user.jwt, seed: stranger.user.seed,
 		file: bytes.Replace(op.user.file, []byte(op.user.seed), []byte(stranger.user.seed), 1)}
-	// A file that is not a credentials file: the JWT alone.
-	jwtOnly := natsUser{jwt: op.user.jwt, seed: op.user.seed, file: []byte(op.user.jwt + "\n")}
 
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -163,7 +161,6 @@ func TestCheckNATSCreds(t *testing.T) {
 		{"no creds", nil, false, []string{"FAIL  nats", "Authorization Violation", "LCW_NATS_CREDS"}},
 		{"another operator's user", &stranger.user, false, []string{"FAIL  nats", "Authorization Violation", "LCW_NATS_CREDS"}},
 		{"seed of another user", &mismatched, false, []string{"FAIL  nats", "Authorization Violation", "LCW_NATS_CREDS"}},
-		{"not a creds file", &jwtOnly, false, []string{"FAIL  nats", "no nkey seed found", "LCW_NATS_CREDS"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vars := map[string]string{"LCW_NATS_URL": url}
@@ -227,4 +224,41 @@ func TestNATSCredsRotated(t *testing.T) {
 	readyz := refusedUntil(t, p, func() { op.user.write(t, creds) })
 	noNATSSecrets(t, "/readyz", readyz, op.user, stranger.user)
 	noNATSSecrets(t, "the log", p.stderr.String()+p.stdout.String(), op.user, stranger.user)
+}
+
+// TestMalformedCredsRefusedAtStart: a file that is not a user's credentials is a bad
+// setting (exit 2, a line naming LCW_NATS_CREDS and what the file lacks), not a process
+// that starts and never becomes ready; the line never quotes the file.
+func TestMalformedCredsRefusedAtStart(t *testing.T) {
+	op := newNATSOperator(t)
+	seedOnly := "-----BEGIN USER NKEY SEED-----\n" + op.user.seed + "\n------END USER NKEY SEED------\n"
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"the JWT alone", op.user.jwt + "\n", "holds no user seed"},
+		{"the seed alone", seedOnly, "holds no user JWT"},
+		{"a password", "S3CR3T-password\n", "holds no user JWT"},
+		{"empty", "", "holds no user JWT"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".creds")
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := load(t, map[string]string{"LCW_NATS_URL": "nats://127.0.0.1:4222", "LCW_NATS_CREDS": path})
+			ce, ok := asConfigError(err)
+			if !ok || len(ce.problems) != 1 {
+				t.Fatalf("loadConfig = %v, want one configuration error", err)
+			}
+			line := ce.problems[0]
+			if !strings.HasPrefix(line, "LCW_NATS_CREDS: ") || !strings.Contains(line, tc.want) {
+				t.Errorf("line %q, want LCW_NATS_CREDS saying it %s", line, tc.want)
+			}
+			if strings.Contains(line, "S3CR3T") {
+				t.Errorf("line %q quotes the file", line)
+			}
+			noNATSSecrets(t, "the configuration error", line, op.user)
+		})
+	}
 }

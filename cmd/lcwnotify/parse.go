@@ -185,7 +185,11 @@ func parseNATS(s *settings, p *problems) natsConfig {
 		p.add("LCW_NATS_LISTEN", "applies to the embedded server only, and LCW_NATS_URL is set")
 	}
 	if n.Creds != "" {
-		readableFile(p, "LCW_NATS_CREDS", n.Creds)
+		if b, ok := readableFile(p, "LCW_NATS_CREDS", n.Creds); ok {
+			if what := credsLack(b); what != "" {
+				p.add("LCW_NATS_CREDS", "%s holds no %s: use the user's .creds file from your NATS operator (nsc generate creds), which holds both a user JWT and its seed", n.Creds, what)
+			}
+		}
 	}
 	if n.TLSCA != "" {
 		if b, ok := readableFile(p, "LCW_NATS_TLS_CA", n.TLSCA); ok && !x509.NewCertPool().AppendCertsFromPEM(b) {

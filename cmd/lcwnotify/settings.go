@@ -25,7 +25,7 @@ type settings struct {
 	Instance     string `split_words:"true" show:"hostname" desc:"this process's name in logs, NATS connection names and the polling lease (informational: replicas sharing a name still cannot both hold the lease)"`
 
 	NatsURL       string `split_words:"true" group:"NATS" show:"embedded server" desc:"NATS server URL(s), comma-separated (nats://, tls://); empty runs an embedded server"`
-	NatsCreds     string `split_words:"true" desc:"NATS credentials file (external server)"`
+	NatsCreds     string `split_words:"true" desc:"NATS user credentials file, a user JWT and its seed (external server); read again at every reconnect"`
 	NatsTlsCa     string `split_words:"true" desc:"CA certificate file (PEM) to verify the NATS server"`
 	NatsTLSCert   string `split_words:"true" desc:"client certificate file (PEM) for NATS; needs LCW_NATS_TLS_KEY"`
 	NatsTLSKey    string `split_words:"true" desc:"client key file (PEM) for NATS; needs LCW_NATS_TLS_CERT"`

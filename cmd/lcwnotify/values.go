@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nats-io/nkeys"
 )
 
 // list splits a comma-separated value, trims each entry, and drops empty and repeated
@@ -136,6 +138,20 @@ func readableFile(p *problems, name, path string) ([]byte, bool) {
 		return nil, false
 	}
 	return b, true
+}
+
+// credsLack names what a NATS credentials file lacks ("user JWT", "user seed"), or
+// returns "" for a well-formed one. It says nothing of the content: the seed is secret.
+func credsLack(b []byte) string {
+	tok, err := nkeys.ParseDecoratedJWT(b)
+	tok = strings.TrimSpace(tok)
+	if err != nil || tok == "" || strings.Count(tok, ".") != 2 || strings.ContainsAny(tok, " \t\r\n") {
+		return "user JWT"
+	}
+	if _, err := nkeys.ParseDecoratedUserNKey(b); err != nil {
+		return "user seed"
+	}
+	return ""
 }
 
 // errorsCause drops the path *os.PathError repeats.
