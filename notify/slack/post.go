@@ -46,10 +46,16 @@ func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first b
 		if ts, o, err = c.post(ctx, m, batchMetadata(id, k+1, len(msgs)), term); err != nil {
 			if k == 0 && o.definite && o.messageOnly && len(claimed) > 1 {
 				// Slack refused the digest's content and posted nothing: one result's
-				// text must not cost the others their notification, so find it by
-				// posting each on its own.
-				c.log.Warn("Slack refused a message covering several events; posting them one by one", "batch", id, "events", len(claimed), "error", err)
-				return c.postEach(ctx, claimed, first)
+				// text must not cost the others their notification. Halving finds it
+				// in a few messages, where one message per event would flood the
+				// channel.
+				c.log.Warn("Slack refused a message covering several events; posting them in halves", "batch", id, "events", len(claimed), "error", err)
+				mid := len(claimed) / 2
+				if o, err := c.postAll(ctx, claimed[:mid], first, true); err != nil && !o.messageOnly {
+					c.fail(claimed[mid:], err, true)
+					return o, err
+				}
+				return c.postAll(ctx, claimed[mid:], false, true)
 			}
 			// Only a failure of the first message that certainly posted nothing leaves
 			// nothing to read back.
@@ -68,22 +74,6 @@ func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first b
 		}
 		it.done <- nil
 	})
-	return outcome{}, nil
-}
-
-// postEach posts items one per batch, each under a claim of its own; items are claimed
-// by this process and certainly not posted. A message refused for its content
-// dead-letters its item alone; any other failure ends the round, as in round.
-func (c *channel) postEach(ctx context.Context, items []*item, first bool) (outcome, error) {
-	for i, it := range items {
-		one := []*item{it}
-		// One result makes one batch, of as many messages as its text needs.
-		b := c.layout(one, first && i == 0)[0]
-		if o, err := c.postBatch(ctx, one, b, first && i == 0); err != nil && !o.messageOnly {
-			c.fail(items[i+1:], err, true)
-			return o, err
-		}
-	}
 	return outcome{}, nil
 }
 

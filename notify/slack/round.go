@@ -32,20 +32,35 @@ func (c *channel) round(ctx context.Context, items []*item) {
 	if len(fresh) == 0 {
 		return
 	}
-	batches := c.layout(fresh, true)
+	c.postAll(ctx, fresh, true, false)
+}
+
+// postAll lays items out in batches and posts them. A failure other than Slack refusing
+// one message ends it: Slack is down, or the channel or token is unusable, and nothing
+// later would fare better, so the items not yet tried get the error too. held reports
+// that this process has claimed them (and certainly not posted them): their claims are
+// released.
+func (c *channel) postAll(ctx context.Context, items []*item, mention, held bool) (outcome, error) {
+	batches := c.layout(items, mention)
 	for k, b := range batches {
-		o, err := c.postBatch(ctx, pick(fresh, b.items), b, k == 0)
-		if err != nil && !o.messageOnly {
-			// Slack is down, or the channel or token is unusable: nothing later in the
-			// round would fare better.
-			for _, later := range batches[k+1:] {
-				for _, it := range pick(fresh, later.items) {
-					it.done <- err
-				}
-			}
-			return
+		o, err := c.postBatch(ctx, pick(items, b.items), b, mention && k == 0)
+		if err == nil || o.messageOnly {
+			continue
 		}
+		var rest []*item
+		for _, later := range batches[k+1:] {
+			rest = append(rest, pick(items, later.items)...)
+		}
+		if held {
+			c.fail(rest, err, true)
+		} else {
+			for _, it := range rest {
+				it.done <- err
+			}
+		}
+		return o, err
 	}
+	return outcome{}, nil
 }
 
 // layout packs items into batches, or one item per batch for the baseline.
