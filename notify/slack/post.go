@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"errors"
+	"math/bits"
 	"slices"
 	"sync"
 	"time"
@@ -15,7 +16,9 @@ import (
 // postBatch claims items in the ledger as pending under a new batch id, posts the batch's
 // messages, and records the items as posted. Every item gets its outcome. The returned
 // outcome describes a failure, if any.
-func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first bool) (outcome, error) {
+//
+// Within a halving (h not nil) the items were claimed by this process and not posted.
+func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first bool, h *halving) (outcome, error) {
 	l := c.n.ledger
 	_, term, err := l.lease(ctx, c.n.cfg.CallTimeout+c.n.cfg.leaseMargin())
 	if err != nil {
@@ -45,17 +48,21 @@ func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first b
 		var err error
 		if ts, o, err = c.post(ctx, m, batchMetadata(id, k+1, len(msgs)), term); err != nil {
 			if k == 0 && o.definite && o.messageOnly && len(claimed) > 1 {
-				// Slack refused the digest's content and posted nothing: one result's
-				// text must not cost the others their notification. Halving finds it
-				// in a few messages, where one message per event would flood the
-				// channel.
-				c.log.Warn("Slack refused a message covering several events; posting them in halves", "batch", id, "events", len(claimed), "error", err)
-				mid := len(claimed) / 2
-				if o, err := c.postAll(ctx, claimed[:mid], first, true); err != nil && !o.messageOnly {
-					c.fail(claimed[mid:], err, true)
-					return o, err
+				if h == nil {
+					h = newHalving(len(claimed))
 				}
-				return c.postAll(ctx, claimed[mid:], false, true)
+				if h.splits > 0 {
+					// Slack refused the digest's content and posted nothing: one
+					// result's text must not cost the others their notification.
+					h.splits--
+					c.log.Warn("Slack refused a message covering several events; posting them in halves", "batch", id, "events", len(claimed), "error", err)
+					mid := len(claimed) / 2
+					if o, err := c.postAll(ctx, claimed[:mid], first, h); err != nil && !o.messageOnly {
+						c.fail(claimed[mid:], err, true)
+						return o, err
+					}
+					return c.postAll(ctx, claimed[mid:], false, h)
+				}
 			}
 			// Only a failure of the first message that certainly posted nothing leaves
 			// nothing to read back.
@@ -75,6 +82,18 @@ func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first b
 		it.done <- nil
 	})
 	return outcome{}, nil
+}
+
+// halving is the search, by posting halves, for the events of a refused digest that
+// Slack will not take. Halving finds one such event with a refused post per halving and
+// a message per half left behind, where a message per event would flood the channel.
+// splits bounds the refused posts it may still split: enough for a few culprits, and
+// few when Slack refuses every message whatever it holds, whose events are then
+// dead-lettered without a post each.
+type halving struct{ splits int }
+
+func newHalving(events int) *halving {
+	return &halving{splits: 2*bits.Len(uint(events)) + 2}
 }
 
 // claim records items as pending in the ledger, expecting the revisions resolve read,

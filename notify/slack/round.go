@@ -32,18 +32,18 @@ func (c *channel) round(ctx context.Context, items []*item) {
 	if len(fresh) == 0 {
 		return
 	}
-	c.postAll(ctx, fresh, true, false)
+	c.postAll(ctx, fresh, true, nil)
 }
 
 // postAll lays items out in batches and posts them. A failure other than Slack refusing
 // one message ends it: Slack is down, or the channel or token is unusable, and nothing
-// later would fare better, so the items not yet tried get the error too. held reports
-// that this process has claimed them (and certainly not posted them): their claims are
-// released.
-func (c *channel) postAll(ctx context.Context, items []*item, mention, held bool) (outcome, error) {
+// later would fare better, so the items not yet tried get the error too. Within a
+// halving (h not nil) this process has claimed them and certainly not posted them:
+// their claims are released.
+func (c *channel) postAll(ctx context.Context, items []*item, mention bool, h *halving) (outcome, error) {
 	batches := c.layout(items, mention)
 	for k, b := range batches {
-		o, err := c.postBatch(ctx, pick(items, b.items), b, mention && k == 0)
+		o, err := c.postBatch(ctx, pick(items, b.items), b, mention && k == 0, h)
 		if err == nil || o.messageOnly {
 			continue
 		}
@@ -51,7 +51,7 @@ func (c *channel) postAll(ctx context.Context, items []*item, mention, held bool
 		for _, later := range batches[k+1:] {
 			rest = append(rest, pick(items, later.items)...)
 		}
-		if held {
+		if h != nil {
 			c.fail(rest, err, true)
 		} else {
 			for _, it := range rest {

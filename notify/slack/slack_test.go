@@ -523,3 +523,33 @@ func TestRefusedDigestCostsOnlyItsCulprit(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusingEverythingEndsTheHalving has Slack refuse every message whatever it holds
+// (a 400 from an incoming webhook can be the workspace's, not the message's): the
+// events are dead-lettered after a few refused posts, not after a post for every half
+// of every half.
+func TestRefusingEverythingEndsTheHalving(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	e := newEnv(t, notifytest.SlackOptions{Interval: -1, RefuseText: "Offboard"})
+	cfg := testConfig(e.fake)
+	cfg.Interval = interval
+	e.run(e.js, e.notifier(e.js, cfg))
+	evs := e.burst("wf-a", "Offboard contractors", "Contractor", 64)
+	e.publish(evs...)
+	notifytest.Eventually(t, "settled", e.drained())
+
+	dls, _ := notifytest.DeadLetters(t, e.js, stream, prefix, slack.Name)
+	if len(dls) != len(evs) {
+		t.Errorf("%d dead letters, want %d", len(dls), len(evs))
+	}
+	if n := len(e.fake.Messages()); n != 0 {
+		t.Errorf("%d messages accepted, want 0", n)
+	}
+	// Halving 63 events to the last would take 125 posts; the budget is 2·6+2 splits,
+	// and each remaining part gets one post before it is dead-lettered.
+	got := e.fake.Stats().Posts
+	t.Logf("%d posts for %d events", got, len(evs))
+	if got > 40 {
+		t.Errorf("%d posts refused before giving up, want at most 40", got)
+	}
+}
