@@ -17,8 +17,10 @@ import (
 // messages, and records the items as posted. Every item gets its outcome. The returned
 // outcome describes a failure, if any.
 //
-// Within a halving (h not nil) the items were claimed by this process and not posted.
-func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first bool, h *halving) (outcome, error) {
+// first reports whether b was laid out with the mention. *mention, while true, is owed to
+// the next message Slack accepts that reports a failure; posting one settles it. Within a
+// halving (h not nil) the items were claimed by this process and not posted.
+func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first bool, mention *bool, h *halving) (outcome, error) {
 	l := c.n.ledger
 	_, term, err := l.lease(ctx, c.n.cfg.CallTimeout+c.n.cfg.leaseMargin())
 	if err != nil {
@@ -35,10 +37,11 @@ func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first b
 		return outcome{messageOnly: true}, nil
 	}
 	msgs := b.messages
-	if len(claimed) < len(items) {
-		// Another replica took some: post the rest, which takes no more room.
+	if len(claimed) < len(items) || *mention && !first && reportsFailure(claimed) {
+		// Another replica took some: post the rest, which takes no more room. Or the
+		// message that was to mention was refused: this one mentions instead.
 		msgs = nil
-		for _, b := range c.layout(claimed, first) {
+		for _, b := range c.layout(claimed, *mention) {
 			msgs = append(msgs, b.messages...)
 		}
 	}
@@ -57,17 +60,20 @@ func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first b
 					h.splits--
 					c.log.Warn("Slack refused a message covering several events; posting them in halves", "batch", id, "events", len(claimed), "error", err)
 					mid := len(claimed) / 2
-					if o, err := c.postAll(ctx, claimed[:mid], first, h); err != nil && !o.messageOnly {
+					if o, err := c.postAll(ctx, claimed[:mid], mention, h); err != nil && !o.messageOnly {
 						c.fail(claimed[mid:], err, true)
 						return o, err
 					}
-					return c.postAll(ctx, claimed[mid:], false, h)
+					return c.postAll(ctx, claimed[mid:], mention, h)
 				}
 			}
 			// Only a failure of the first message that certainly posted nothing leaves
 			// nothing to read back.
 			c.fail(claimed, err, o.definite && k == 0)
 			return o, err
+		}
+		if k == 0 && *mention && reportsFailure(claimed) {
+			*mention = false
 		}
 	}
 	c.log.Info("posted", "batch", id, "events", len(claimed), "messages", len(msgs))
@@ -82,6 +88,11 @@ func (c *channel) postBatch(ctx context.Context, items []*item, b batch, first b
 		it.done <- nil
 	})
 	return outcome{}, nil
+}
+
+// reportsFailure reports whether a message of items mentions: whether one is a failure.
+func reportsFailure(items []*item) bool {
+	return slices.ContainsFunc(items, func(it *item) bool { return it.sum.Failure() })
 }
 
 // halving is the search, by posting halves, for the events of a refused digest that

@@ -32,18 +32,21 @@ func (c *channel) round(ctx context.Context, items []*item) {
 	if len(fresh) == 0 {
 		return
 	}
-	c.postAll(ctx, fresh, true, nil)
+	// The round mentions once, in the first message Slack accepts that reports a failure.
+	mention := c.n.render.mention != ""
+	c.postAll(ctx, fresh, &mention, nil)
 }
 
 // postAll lays items out in batches and posts them. A failure other than Slack refusing
 // one message ends it: Slack is down, or the channel or token is unusable, and nothing
 // later would fare better, so the items not yet tried get the error too. Within a
 // halving (h not nil) this process has claimed them and certainly not posted them:
-// their claims are released.
-func (c *channel) postAll(ctx context.Context, items []*item, mention bool, h *halving) (outcome, error) {
-	batches := c.layout(items, mention)
+// their claims are released. *mention is as for postBatch.
+func (c *channel) postAll(ctx context.Context, items []*item, mention *bool, h *halving) (outcome, error) {
+	owed := *mention
+	batches := c.layout(items, owed)
 	for k, b := range batches {
-		o, err := c.postBatch(ctx, pick(items, b.items), b, mention && k == 0, h)
+		o, err := c.postBatch(ctx, pick(items, b.items), b, owed && k == 0, mention, h)
 		if err == nil || o.messageOnly {
 			continue
 		}

@@ -553,3 +553,56 @@ func TestRefusingEverythingEndsTheHalving(t *testing.T) {
 		t.Errorf("%d posts refused before giving up, want at most 40", got)
 	}
 }
+
+// TestRefusedMessageLeavesTheMention: when Slack refuses the message that was to carry
+// LCW_SLACK_MENTION, the next message it accepts carries it instead, so that the results
+// of a group are not posted without paging anyone. The event Slack will not take is the
+// first of a group: alone in a message of its own (too large for one), or with others
+// in a digest that is posted again in halves.
+func TestRefusedMessageLeavesTheMention(t *testing.T) {
+	const mention = "<!subteam^S0123ABCD>"
+	for _, huge := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in a digest", true: "in a message of its own"}[huge], func(t *testing.T) {
+			e := newEnv(t, notifytest.SlackOptions{Interval: -1, RefuseText: "Unpostable"})
+			cfg := testConfig(e.fake)
+			cfg.Interval, cfg.Mention = time.Second, mention
+			e.run(e.js, e.notifier(e.js, cfg))
+			first := e.burst("wf-a", "Offboard contractors", "First", 1)
+			e.publish(first...)
+			notifytest.Eventually(t, "the first event posted", func() bool { return len(e.fake.Messages()) == 1 })
+			// The culprit queues first behind the pace, the others after it.
+			evs := e.burst("wf-b", "Offboard employees", "Employee", 8)
+			culprit := evs[0]
+			culprit.Data.User.DisplayName = "Unpostable 0001"
+			if huge {
+				culprit.Data.TaskProcessingResults = []events.TaskResult{
+					notifytest.FailedTask("Run a custom task extension", strings.Repeat("The extension failed. ", 3000))}
+			}
+			e.publish(culprit)
+			notifytest.Eventually(t, "the culprit delivered", func() bool {
+				return notifytest.ConsumerInfo(t, e.js, stream, slack.Name).NumAckPending == 1
+			})
+			// A moment for it, slower to decode than the others, to reach the queue first;
+			// the round starts a second after the first post.
+			time.Sleep(200 * time.Millisecond)
+			e.publish(evs[1:]...)
+			notifytest.Eventually(t, "settled", e.drained())
+
+			dls, _ := notifytest.DeadLetters(t, e.js, stream, prefix, slack.Name)
+			if len(dls) != 1 || dls[0].EventID != culprit.ID {
+				t.Fatalf("%d dead letters (%+v), want one, for %s", len(dls), dls, culprit.ID)
+			}
+			e.checkOnce(append(first, evs[1:]...))
+			msgs := e.fake.Messages()
+			if len(msgs) < 2 {
+				t.Fatalf("%d messages, want the first event's and the group's", len(msgs))
+			}
+			for k, m := range msgs {
+				// The first event's message mentions, and the first of the group's.
+				if got, want := strings.Contains(m.Text, mention), k <= 1; got != want {
+					t.Errorf("message %d of %d mentions: %v, want %v (%q)", k+1, len(msgs), got, want, m.Text)
+				}
+			}
+		})
+	}
+}
