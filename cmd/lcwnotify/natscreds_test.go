@@ -262,3 +262,35 @@ func TestMalformedCredsRefusedAtStart(t *testing.T) {
 		})
 	}
 }
+
+// TestCredsLackAcceptsOperatorFiles: credentials files as operators hand them out pass the
+// check at load, whatever the line endings and the text around the two blocks, and a
+// file whose seed is not a user's is refused (the server could not trust it).
+func TestCredsLackAcceptsOperatorFiles(t *testing.T) {
+	u := newNATSOperator(t).user
+	file := string(u.file) // nsc's layout: the blocks with its warning text between them
+	account, err := nkeys.CreateAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	accountSeed, err := account.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"as generated", file, ""},
+		{"CRLF line endings", strings.ReplaceAll(file, "\n", "\r\n"), ""},
+		{"no final newline", strings.TrimRight(file, "\n*"), ""},
+		{"CRLF and no final newline", strings.TrimRight(strings.ReplaceAll(file, "\n", "\r\n"), "\r\n*"), ""},
+		{"comments around", "# lcwnotify, production\n\n" + file + "\n# rotated monthly\n", ""},
+		{"an account seed", strings.Replace(file, u.seed, string(accountSeed), 1), "user seed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := credsLack([]byte(tc.content)); got != tc.want {
+				t.Errorf("credsLack = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
