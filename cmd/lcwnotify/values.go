@@ -148,9 +148,11 @@ func credsLack(b []byte) string {
 	if err != nil || tok == "" || strings.Count(tok, ".") != 2 || strings.ContainsAny(tok, " \t\r\n") {
 		return "user JWT"
 	}
-	if _, err := nkeys.ParseDecoratedUserNKey(b); err != nil {
+	kp, err := nkeys.ParseDecoratedUserNKey(b)
+	if err != nil {
 		return "user seed"
 	}
+	kp.Wipe() // as nats.go does with the keys it reads
 	return ""
 }
 
