@@ -482,6 +482,19 @@ func TestErrorAfterPostIsReadBack(t *testing.T) {
 	}
 }
 
+// postFirst runs a notifier with cfg, paced at a second, and posts one event to the idle
+// channel, so that the events published within the second that follows wait for it
+// together and go as one digest. It returns that first event.
+func (e *env) postFirst(cfg slack.Config) []*events.Event {
+	e.t.Helper()
+	cfg.Interval = time.Second
+	e.run(e.js, e.notifier(e.js, cfg))
+	first := e.burst("wf-a", "Offboard contractors", "First", 1)
+	e.publish(first...)
+	notifytest.Eventually(e.t, "the first event posted", func() bool { return len(e.fake.Messages()) == 1 })
+	return first
+}
+
 // TestRefusedDigestCostsOnlyItsCulprit has Slack refuse any message showing one result's
 // text: the results grouped with it are still posted, once each, and only that one is
 // dead-lettered.
@@ -493,13 +506,7 @@ func TestRefusedDigestCostsOnlyItsCulprit(t *testing.T) {
 			if webhook {
 				cfg.Token, cfg.Channel, cfg.APIURL, cfg.WebhookURL = "", "", "", e.fake.WebhookURL()
 			}
-			cfg.Interval = time.Second
-			e.run(e.js, e.notifier(e.js, cfg))
-			// The first event takes the idle channel; those that follow within the
-			// interval wait for it together and go as one digest.
-			first := e.burst("wf-a", "Offboard contractors", "First", 1)
-			e.publish(first...)
-			notifytest.Eventually(t, "the first event posted", func() bool { return len(e.fake.Messages()) == 1 })
+			first := e.postFirst(cfg)
 			evs := e.burst("wf-b", "Offboard employees", "Employee", 8)
 			culprit := evs[5]
 			culprit.Data.User.DisplayName = "Unpostable 0006"
@@ -565,11 +572,8 @@ func TestRefusedMessageLeavesTheMention(t *testing.T) {
 		t.Run(map[bool]string{false: "in a digest", true: "in a message of its own"}[huge], func(t *testing.T) {
 			e := newEnv(t, notifytest.SlackOptions{Interval: -1, RefuseText: "Unpostable"})
 			cfg := testConfig(e.fake)
-			cfg.Interval, cfg.Mention = time.Second, mention
-			e.run(e.js, e.notifier(e.js, cfg))
-			first := e.burst("wf-a", "Offboard contractors", "First", 1)
-			e.publish(first...)
-			notifytest.Eventually(t, "the first event posted", func() bool { return len(e.fake.Messages()) == 1 })
+			cfg.Mention = mention
+			first := e.postFirst(cfg)
 			// The culprit queues first behind the pace, the others after it.
 			evs := e.burst("wf-b", "Offboard employees", "Employee", 8)
 			culprit := evs[0]
@@ -605,4 +609,32 @@ func TestRefusedMessageLeavesTheMention(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSlackFailingMidHalvingPostsOnce: Slack takes the first half of a refused digest but
+// answers 500, so the notifier cannot know it was posted. The halving stops, the half
+// not yet tried is released, and the next attempt finds the first half in the channel's
+// history: every result is posted once, and only the one Slack will not take is
+// dead-lettered.
+func TestSlackFailingMidHalvingPostsOnce(t *testing.T) {
+	e := newEnv(t, notifytest.SlackOptions{Interval: -1, RefuseText: "Unpostable"})
+	first := e.postFirst(testConfig(e.fake))
+	evs := e.burst("wf-b", "Offboard employees", "Employee", 8)
+	culprit := evs[5]
+	culprit.Data.User.DisplayName = "Unpostable 0006"
+	e.publish(evs...)
+	// The next post, a second after the refused one, is the first half's.
+	notifytest.Eventually(t, "the digest refused", func() bool { return strings.Contains(e.logs.String(), "posting them in halves") })
+	e.fake.FailNextPosts(1, notifytest.Fault{Status: 500, Accepted: true})
+	notifytest.Eventually(t, "settled", e.drained())
+
+	dls, _ := notifytest.DeadLetters(t, e.js, stream, prefix, slack.Name)
+	if len(dls) != 1 || dls[0].EventID != culprit.ID {
+		t.Errorf("%d dead letters (%+v), want one, for %s", len(dls), dls, culprit.ID)
+	}
+	if !strings.Contains(e.logs.String(), "found in the channel's history") {
+		t.Error("nothing was read back: the test did not exercise what it is for")
+	}
+	e.checkOnce(append(first, slices.Delete(slices.Clone(evs), 5, 6)...))
+	e.checkPaced(time.Second)
 }
