@@ -48,8 +48,8 @@ func (s *Server) start() {
 		s.t.Fatalf("eventstest: new nats server: %v", err)
 	}
 	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		s.t.Fatalf("eventstest: nats server not ready within 10s")
+	if !ns.ReadyForConnections(30 * time.Second) { // generous: CI shares 2 cores with parallel -race tests
+		s.t.Fatalf("eventstest: nats server not ready within 30s")
 	}
 	s.Server = ns
 }
