@@ -7,7 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/lcwnotify/lcwnotify/events"
 )
 
 // benchPage returns a results page of n items shaped like Graph's (indented, as Graph
@@ -60,26 +61,11 @@ func BenchmarkDecodeResultsPage(b *testing.B) {
 		b.ReportMetric(float64(b.N*benchItems)/b.Elapsed().Seconds(), "results/s")
 	})
 	b.Run("baseline-unmarshal", func(b *testing.B) {
-		type strict struct {
-			ID                         string     `json:"id"`
-			ProcessingStatus           string     `json:"processingStatus"`
-			WorkflowExecutionType      string     `json:"workflowExecutionType"`
-			WorkflowVersion            int        `json:"workflowVersion"`
-			FailedTasksCount           int        `json:"failedTasksCount"`
-			TotalTasksCount            int        `json:"totalTasksCount"`
-			TotalUnprocessedTasksCount int        `json:"totalUnprocessedTasksCount"`
-			ScheduledDateTime          *time.Time `json:"scheduledDateTime"`
-			StartedDateTime            *time.Time `json:"startedDateTime"`
-			CompletedDateTime          *time.Time `json:"completedDateTime"`
-			Subject                    struct {
-				ID string `json:"id"`
-			} `json:"subject"`
-		}
 		b.SetBytes(int64(len(body)))
 		b.ReportAllocs()
 		for b.Loop() {
 			var page struct {
-				Value []strict `json:"value"`
+				Value []events.Result `json:"value"` // the same fields, strictly typed
 			}
 			if err := json.Unmarshal(body, &page); err != nil || len(page.Value) != benchItems {
 				b.Fatal(err)
