@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
-	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
 )
 
 // TestChannelByNameFirstAnswerLost: with LCW_SLACK_CHANNEL given as a name (which the
@@ -20,7 +20,7 @@ func TestChannelByNameFirstAnswerLost(t *testing.T) {
 	tn := newTenant(s.world.Sim)
 	joiner := tn.workflow("Onboard new hires", graphsim.CategoryJoiner)
 	p := s.startReady(s.env(), "run")
-	s.world.Slack.FailNextPosts(1, notifytest.Fault{LoseResponse: true})
+	s.world.Slack.FailNextPosts(1, httpfake.Fault{LoseResponse: true})
 	tn.startRun(joiner, runSpec{users: 1, status: "failed"})
 	s.settle(tn, p, 2*time.Minute, false)
 	s.stop(p)

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 )
 
 // TestKilledAtRandomMoments: `lcwnotify run` is killed with SIGKILL again and again

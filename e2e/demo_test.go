@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 )
 
 var demoSummary = regexp.MustCompile(`Notifications: (\d+) expected, (\d+) delivered`)

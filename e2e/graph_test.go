@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // TestGraphThrottlingAndGarbage: while results change, Graph throttles every request for

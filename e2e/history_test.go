@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 )
 
 // TestFirstStartWithHistory: on its very first start, `lcwnotify run` finds a month of

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
-	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
 )
 
 // mention is LCW_SLACK_MENTION in TestHostileTextAndSecrets: the one piece of markup a
@@ -56,8 +56,8 @@ func TestHostileTextAndSecrets(t *testing.T) {
 
 	env := withEnv(s.env(), "LCW_SLACK_MENTION", mention)
 	p := s.startReady(env, "run")
-	s.world.Webhook.FailNext(2, notifytest.Fault{Status: 503})
-	s.world.Slack.FailNextPosts(1, notifytest.Fault{Status: 500})
+	s.world.Webhook.FailNext(2, httpfake.Fault{Status: 503})
+	s.world.Slack.FailNextPosts(1, httpfake.Fault{Status: 500})
 
 	ids := tn.startRun(wf, runSpec{names: names})
 	for i, id := range ids {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 )
 
 // The binary under test: built once, on first use, into a directory TestMain removes.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
 )
 
 // TestNATSRestartedDuringTraffic: the NATS server goes away twice for a few seconds and
@@ -76,12 +76,12 @@ func TestSlackOutagesAndRateLimits(t *testing.T) {
 		posts int
 	}{
 		{"answers lost after posting, history failing once", func() {
-			slack.FailNextPosts(3, notifytest.Fault{LoseResponse: true})
-			slack.FailNextHistory(1, notifytest.Fault{Status: 500})
+			slack.FailNextPosts(3, httpfake.Fault{LoseResponse: true})
+			slack.FailNextHistory(1, httpfake.Fault{Status: 500})
 		}, 0, 4},
-		{"HTTP 500 on every post", func() { slack.FailPostsFor(8*time.Second, notifytest.Fault{Status: 500}) }, 8 * time.Second, 0},
-		{"ok:false internal_error on every post", func() { slack.FailPostsFor(6*time.Second, notifytest.Fault{Error: "internal_error"}) }, 6 * time.Second, 0},
-		{"429 with Retry-After 3 on every post", func() { slack.FailPostsFor(8*time.Second, notifytest.Fault{Status: 429, RetryAfter: "3"}) }, 8 * time.Second, 0},
+		{"HTTP 500 on every post", func() { slack.FailPostsFor(8*time.Second, httpfake.Fault{Status: 500}) }, 8 * time.Second, 0},
+		{"ok:false internal_error on every post", func() { slack.FailPostsFor(6*time.Second, httpfake.Fault{Error: "internal_error"}) }, 6 * time.Second, 0},
+		{"429 with Retry-After 3 on every post", func() { slack.FailPostsFor(8*time.Second, httpfake.Fault{Status: 429, RetryAfter: "3"}) }, 8 * time.Second, 0},
 	}
 	for _, ph := range phases {
 		// Each outage begins with nothing owed, so that posts are attempted during it

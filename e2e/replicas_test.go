@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // TestTwoReplicasOneKilled: two `lcwnotify run` replicas share one NATS — one polls, both

@@ -13,10 +13,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 	"github.com/lcwnotify/lcwnotify/notify"
-	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 )
 
 // Names the stack configures lcwnotify with.
@@ -57,7 +57,7 @@ type proc struct {
 }
 
 type stackOptions struct {
-	slack   notifytest.SlackOptions
+	slack   slacktest.Options
 	webhook bool
 }
 

@@ -7,11 +7,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // notifyStatuses are the statuses lcwnotify notifies by default.
-var notifyStatuses = []string{graphsim.StatusFailed, graphsim.StatusCompletedWithErrors}
+var notifyStatuses = []string{events.StatusFailed, events.StatusCompletedWithErrors}
 
 // tenant drives the simulated tenant and remembers the truth: every result the test
 // created and each status it set, in order. Every result gets a user of its own whose
@@ -134,7 +135,7 @@ func (tn *tenant) startRun(wf graphsim.Workflow, spec runSpec) []string {
 	}
 	status := spec.status
 	if status == "" {
-		status = graphsim.StatusQueued
+		status = events.StatusQueued
 	}
 	run := tn.sim.StartRunWith(wf.ID, graphsim.RunSpec{Users: ids, Status: spec.status, ScheduledAt: spec.at, Failures: spec.failures})
 	tn.mu.Lock()

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // A path is the statuses a result goes through after it is created queued.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 )
 
 // suspended is a processing status newer than any the simulator or lcwnotify knows, as

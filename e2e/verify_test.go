@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
 	"github.com/lcwnotify/lcwnotify/events"
-	"github.com/lcwnotify/lcwnotify/notify/notifytest"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 )
 
 // listing is one result line of a Slack message: "• *u0042 Adele Vance* (upn) · :x:
@@ -40,7 +40,7 @@ type slackView struct {
 
 // readSlack maps every result line of every message Slack accepted to the result it
 // names.
-func (tn *tenant) readSlack(msgs []notifytest.Message) slackView {
+func (tn *tenant) readSlack(msgs []slacktest.Message) slackView {
 	v := slackView{byResult: map[string][]listing{}, messages: len(msgs)}
 	for i, m := range msgs {
 		lines := strings.Split(m.BlockText(), "\n")

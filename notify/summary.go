@@ -13,12 +13,6 @@ import (
 // National clouds have their own (LCW_ADMIN_CENTER_URL).
 const DefaultAdminCenterURL = "https://entra.microsoft.com"
 
-// Statuses a Lifecycle Workflows result ends in when something went wrong.
-const (
-	StatusFailed              = "failed"
-	StatusCompletedWithErrors = "completedWithErrors"
-)
-
 // Summary is what a notification says about one change event, independent of how a
 // sink renders it. Strings that came from Graph are passed through Clean: one line, no
 // control characters. Renderers still escape them for their medium.
@@ -60,7 +54,7 @@ const NoReason = "no failure reason given"
 // Failure reports whether the summary announces something that went wrong, as opposed
 // to another status an operator chose to be told about.
 func (s *Summary) Failure() bool {
-	return s.Status == StatusFailed || s.Status == StatusCompletedWithErrors || s.Failed > 0
+	return events.IsFailure(s.Status) || s.Failed > 0
 }
 
 // Summarize extracts the notification content of ev. adminCenterURL is the Entra admin
@@ -90,7 +84,7 @@ func Summarize(ev *events.Event, adminCenterURL string) Summary {
 		}
 	}
 	for _, t := range d.TaskProcessingResults {
-		if t.ProcessingStatus != StatusFailed && (t.FailureReason == nil || *t.FailureReason == "") {
+		if t.ProcessingStatus != events.StatusFailed && (t.FailureReason == nil || *t.FailureReason == "") {
 			continue
 		}
 		ft := FailedTask{Name: Clean(t.Task.DisplayName), Status: Clean(t.ProcessingStatus), Reason: NoReason}

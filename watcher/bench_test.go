@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
 // benchWorkflows is how many workflows the benchmark tenant has.

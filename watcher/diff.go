@@ -3,14 +3,15 @@ package watcher
 import (
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 
 // knownStatuses are the documented processing statuses, shared by every record.
 var knownStatuses = []string{
-	graph.StatusQueued, graph.StatusInProgress, graph.StatusCompleted, graph.StatusCompletedWithErrors,
-	graph.StatusCanceled, graph.StatusFailed, graph.StatusUnknownFutureValue, graph.StatusCanceling,
-	graph.StatusQuarantined,
+	events.StatusQueued, events.StatusInProgress, events.StatusCompleted, events.StatusCompletedWithErrors,
+	events.StatusCanceled, events.StatusFailed, events.StatusUnknownFutureValue, events.StatusCanceling,
+	events.StatusQuarantined,
 }
 
 // observation is the latest a poll learned of one result.
@@ -36,7 +37,7 @@ func (o observations) add(r graph.UserProcessingResult, runID string, at time.Ti
 	if runID != "" {
 		cur.runID = runID
 	}
-	if graph.IsFinal(cur.res.ProcessingStatus) && !graph.IsFinal(r.ProcessingStatus) {
+	if events.IsFinal(cur.res.ProcessingStatus) && !events.IsFinal(r.ProcessingStatus) {
 		return
 	}
 	cur.res, cur.at = r, at
@@ -82,7 +83,7 @@ func diff(f *flow, obs observations, cutoff time.Time) diffResult {
 	var d diffResult
 	for id, o := range obs {
 		status := o.res.ProcessingStatus
-		final := graph.IsFinal(status)
+		final := events.IsFinal(status)
 		rec := f.get(id)
 		known := rec != nil && rec.Status != ""
 		switch {
@@ -100,7 +101,7 @@ func diff(f *flow, obs observations, cutoff time.Time) diffResult {
 				d.changes = append(d.changes, change{obs: o, prev: rec, next: nextRecord(f, rec, o)})
 			}
 			continue
-		case graph.IsFinal(rec.Status) && !final:
+		case events.IsFinal(rec.Status) && !final:
 			d.stale++
 			continue
 		}
@@ -128,7 +129,7 @@ func nextRecord(f *flow, rec *record, o *observation) *record {
 			return n
 		}
 	}
-	if graph.IsFinal(n.Status) {
+	if events.IsFinal(n.Status) {
 		n.FinalAt = finalTime(o.res, o.at)
 	}
 	return n
@@ -158,5 +159,5 @@ func finalTime(r graph.UserProcessingResult, observed time.Time) time.Time {
 // nextFrom: its result is final and reached that status before, so no list of completed
 // results will return it again, and any other list that does is recognised as history.
 func expired(rec *record, nextFrom time.Time) bool {
-	return rec.Status != "" && graph.IsFinal(rec.Status) && rec.FinalAt.Before(nextFrom)
+	return rec.Status != "" && events.IsFinal(rec.Status) && rec.FinalAt.Before(nextFrom)
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
 func TestCrashBetweenPublishAndRecord(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // steadyRequests asserts the cost of a poll in which nothing changed: the workflow list

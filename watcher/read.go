@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 
@@ -54,7 +55,7 @@ func later(a, b time.Time) time.Time {
 // in one request. Only "ne" joined by "and" — documented forms.
 func notFinal(win window) graph.Filter {
 	f := graph.Between("scheduledDateTime", win.reach, win.to)
-	for _, s := range graph.FinalStatuses {
+	for _, s := range events.FinalStatuses {
 		f = f.And(graph.Where("processingStatus", graph.Ne, s))
 	}
 	return f
@@ -135,7 +136,7 @@ func (w *Watcher) read(ctx context.Context, f *flow, win window) (reading, error
 		rd.runs[run.ID] = updated
 	}
 	for _, rec := range f.snapshot() {
-		if graph.IsFinal(rec.Status) || rd.obs[rec.ID] != nil {
+		if events.IsFinal(rec.Status) || rd.obs[rec.ID] != nil {
 			continue
 		}
 		// Tracked, not final when last seen, and in no list: it finished too long ago for

@@ -10,7 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // running is a Watcher under Run, on real time for its ticks and lease.
@@ -71,7 +72,7 @@ func TestRunPollsUntilStopped(t *testing.T) {
 		t.Error("a lone watcher must hold the lease")
 	}
 	// Created failed: a poll between creating it and failing it would publish two events.
-	e.sim.StartRunWith(wf.ID, graphsim.RunSpec{Users: u, Status: graphsim.StatusFailed})
+	e.sim.StartRunWith(wf.ID, graphsim.RunSpec{Users: u, Status: events.StatusFailed})
 	eventually(t, "the failure published", func() bool { return len(e.events()) == 1 })
 
 	if got := testutil.ToFloat64(r.w.metrics.leader); got != 1 {
@@ -107,7 +108,7 @@ func TestRunSurvivesPollErrors(t *testing.T) {
 		t.Fatal("a poll succeeded while Graph throttled everything")
 	}
 	e.sim.ClearFaults()
-	e.sim.StartRunWith(wf.ID, graphsim.RunSpec{Users: u, Status: graphsim.StatusFailed})
+	e.sim.StartRunWith(wf.ID, graphsim.RunSpec{Users: u, Status: events.StatusFailed})
 	eventually(t, "the loop to recover", func() bool { return len(e.events()) == 1 })
 }
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // docBlocks returns the ```json blocks of docs/events.md under the heading that starts

@@ -49,7 +49,7 @@ const (
 )
 
 // DefaultNotifyStatuses are the statuses whose events carry task results and the user.
-var DefaultNotifyStatuses = []string{graph.StatusFailed, graph.StatusCompletedWithErrors}
+var DefaultNotifyStatuses = []string{events.StatusFailed, events.StatusCompletedWithErrors}
 
 // Options configure a Watcher. Graph and JS are required.
 type Options struct {

@@ -14,8 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 )
 
 // Stream and subject prefix lcwnotify runs with (its defaults).

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 )
 
 // bench makes the measurements.

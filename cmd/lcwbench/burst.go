@@ -6,9 +6,10 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
-	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 )
 
 // burstResult is the time from a burst of failures in Graph to the last of them in
@@ -47,7 +48,7 @@ func burstUsers(sim *graphsim.Sim, n int) []string {
 }
 
 // listed returns, per token, the time Slack accepted the first message that listed it.
-func listed(msgs []notifytest.Message) map[string]time.Time {
+func listed(msgs []slacktest.Message) map[string]time.Time {
 	out := map[string]time.Time{}
 	for _, m := range msgs {
 		for _, t := range token.FindAllStringSubmatch(m.BlockText(), -1) {
@@ -86,7 +87,7 @@ func (b *bench) burst(ctx context.Context) (*burstResult, error) {
 	if err := s.proc.WaitPolls(ctx, 2); err != nil {
 		return nil, err
 	}
-	base := notifytest.NewSlack(notifytest.SlackOptions{Token: harness.SlackToken, Interval: r.interval})
+	base := slacktest.New(slacktest.Options{Token: harness.SlackToken, Interval: r.interval})
 	defer base.Close()
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -101,7 +102,7 @@ func (b *bench) burst(ctx context.Context) (*burstResult, error) {
 	b.progress.printf("burst: %d failures (runs of %v) at once", r.failures, r.runs)
 	t0 := time.Now()
 	for _, id := range results {
-		s.world.Sim.SetResultStatus(id, graphsim.StatusFailed)
+		s.world.Sim.SetResultStatus(id, events.StatusFailed)
 	}
 	err = b.waitDelivered(ctx, "lcwnotify", 2*time.Minute, r.failures, func() int { return len(listed(s.world.Slack.Messages())) })
 	if err != nil {

@@ -7,8 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 )
 
 // latencyResult is the time from a result failing in Graph to Slack accepting the
@@ -34,7 +35,7 @@ func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
 		wf := w.Sim.AddWorkflow(graphsim.Workflow{DisplayName: "Offboard leavers", Category: graphsim.CategoryLeaver})
 		for _, u := range burstUsers(w.Sim, n) {
 			id := w.Sim.StartRun(wf.ID, u).Results[0]
-			w.Sim.SetResultStatus(id, graphsim.StatusInProgress)
+			w.Sim.SetResultStatus(id, events.StatusInProgress)
 			results = append(results, id)
 		}
 	})
@@ -59,7 +60,7 @@ func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
 		case <-time.After(time.Duration(1200+rng.IntN(1400)) * time.Millisecond):
 		}
 		failed[fmt.Sprintf("b%04d", i+1)] = time.Now()
-		s.world.Sim.SetResultStatus(id, graphsim.StatusFailed)
+		s.world.Sim.SetResultStatus(id, events.StatusFailed)
 		if (i+1)%10 == 0 {
 			b.progress.printf("latency: %d of %d failed", i+1, n)
 		}

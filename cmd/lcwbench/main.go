@@ -11,7 +11,7 @@
 //
 // It builds cmd/lcwnotify (or runs -binary) and starts it as a process against an
 // in-process Graph simulator and Entra authority (over TLS), nats-server and fake Slack
-// (e2e/harness). Run it from the repository, on Linux:
+// (internal/harness). Run it from the repository, on Linux:
 //
 //	go run ./cmd/lcwbench -help
 //	go run ./cmd/lcwbench -time-scale 10 > bench.md

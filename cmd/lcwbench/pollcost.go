@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
 // inProgress is how many results are in progress during the poll measurement: what a
@@ -46,7 +47,7 @@ func (b *bench) pollCost(ctx context.Context, n int) (pollCost, error) {
 		w.Sim.GenerateHistory(graphsim.HistoryOptions{Results: n})
 		for i, u := range w.Sim.AddUsers(inProgress) {
 			run := w.Sim.StartRun(ids[i%len(ids)], u.ID)
-			w.Sim.SetResultStatus(run.Results[0], graphsim.StatusInProgress)
+			w.Sim.SetResultStatus(run.Results[0], events.StatusInProgress)
 		}
 	})
 	if err != nil {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/e2e/harness"
+	"github.com/lcwnotify/lcwnotify/internal/harness"
 )
 
 // writeReport prints the results as Markdown: the machine, one table comparing

@@ -14,7 +14,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/lcwnotify/lcwnotify/cmd/internal/natsembed"
+	"github.com/lcwnotify/lcwnotify/internal/natsembed"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )

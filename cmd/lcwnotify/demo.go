@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
 // Demo settings: what the demo changes in the configuration so that it needs nothing.
@@ -143,7 +143,7 @@ func demoConfig(cfg *config, simURL string, speed float64) (*config, func(), err
 	d.Events.Replicas = 1
 	// The scenario expects a notification for each result ending failed or
 	// completedWithErrors; other statuses would end the demo with a false shortfall.
-	d.Events.NotifyStatuses = []string{graph.StatusFailed, graph.StatusCompletedWithErrors}
+	d.Events.NotifyStatuses = []string{events.StatusFailed, events.StatusCompletedWithErrors}
 	d.Console = true
 	dir, err := os.MkdirTemp("", "lcwnotify-demo-")
 	if err != nil {

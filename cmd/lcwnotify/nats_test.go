@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/cmd/internal/natsembed"
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/natsembed"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"

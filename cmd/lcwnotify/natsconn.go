@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/cmd/internal/natsembed"
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/natsembed"
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,7 +82,7 @@ func connectNATS(ctx context.Context, cfg natsConfig, o natsOptions, log *slog.L
 		c.srv = srv
 		if url := srv.ClientURL(); url != "" {
 			c.log.Info("embedded NATS server accepts clients", "url", url)
-			if host, _, _ := net.SplitHostPort(cfg.Listen); !isLoopback(host) {
+			if host, _, _ := net.SplitHostPort(cfg.Listen); !outbound.IsLoopback(host) {
 				c.log.Warn("the embedded NATS server listens beyond this host and has no authentication: "+
 					"anyone who reaches it can read and publish events; bind LCW_NATS_LISTEN to 127.0.0.1", "listen", cfg.Listen)
 			}

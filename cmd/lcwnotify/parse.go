@@ -13,7 +13,6 @@ import (
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/lcwnotify/lcwnotify/notify/webhook"
-	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 
 // parse converts and validates s. Every bad variable adds one line; nothing stops at the
@@ -277,9 +276,9 @@ func parseWebhook(s *settings, p *problems) webhookConfig {
 
 // knownStatuses are the processing statuses Graph documents.
 var knownStatuses = []string{
-	graph.StatusQueued, graph.StatusInProgress, graph.StatusCompleted, graph.StatusCompletedWithErrors,
-	graph.StatusCanceled, graph.StatusFailed, graph.StatusUnknownFutureValue, graph.StatusCanceling,
-	graph.StatusQuarantined,
+	events.StatusQueued, events.StatusInProgress, events.StatusCompleted, events.StatusCompletedWithErrors,
+	events.StatusCanceled, events.StatusFailed, events.StatusUnknownFutureValue, events.StatusCanceling,
+	events.StatusQuarantined,
 }
 
 func suggestStatus(st string) string {

@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/notify/notifytest"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 	"github.com/lcwnotify/lcwnotify/watcher/graph/graphtest"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
 // Recognisable secrets: none may appear in logs, metrics or output.
@@ -33,7 +34,7 @@ type world struct {
 	authority *graphtest.Authority
 	sim       *graphsim.Sim
 	simURL    string
-	slack     *notifytest.Slack
+	slack     *slacktest.Slack
 	env       map[string]string
 }
 
@@ -48,7 +49,7 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(func() { stop() })
 	w.simURL = url
-	w.slack = notifytest.NewSlack(notifytest.SlackOptions{Token: slackToken, Interval: -1})
+	w.slack = slacktest.New(slacktest.Options{Token: slackToken, Interval: -1})
 	t.Cleanup(w.slack.Close)
 
 	ca := filepath.Join(t.TempDir(), "authority.pem")
@@ -84,8 +85,8 @@ func (w *world) failOne(t *testing.T, wf graphsim.Workflow) string {
 	u := w.sim.AddUser(graphsim.User{DisplayName: "Adele Vance"})
 	run := w.sim.StartRun(wf.ID, u.ID)
 	id := run.Results[0]
-	w.sim.SetResultStatus(id, graphsim.StatusInProgress)
-	w.sim.SetResultStatus(id, graphsim.StatusFailed, graphsim.TaskFailure{Task: wf.Tasks[0].DisplayName, Reason: "Insufficient privileges to complete the operation."})
+	w.sim.SetResultStatus(id, events.StatusInProgress)
+	w.sim.SetResultStatus(id, events.StatusFailed, graphsim.TaskFailure{Task: wf.Tasks[0].DisplayName, Reason: "Insufficient privileges to complete the operation."})
 	return id
 }
 

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/nats-io/nkeys"
 )
 
@@ -101,7 +102,7 @@ func httpsURL(p *problems, name, v string, isSecret bool) (*url.URL, bool) {
 	case u.User != nil:
 		p.add(name, "%s carries user information: put credentials in their own settings", quoted)
 		return nil, false
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !outbound.IsLoopback(u.Hostname()):
 		p.add(name, "%s must use https (http is accepted for localhost only)", quoted)
 		return nil, false
 	}
@@ -110,14 +111,6 @@ func httpsURL(p *problems, name, v string, isSecret bool) (*url.URL, bool) {
 
 func secretURL(p *problems, name, v string) {
 	httpsURL(p, name, v, true)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func hostPort(p *problems, name, v string) {

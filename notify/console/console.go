@@ -53,9 +53,9 @@ func Render(s *notify.Summary) string {
 	title := "Lifecycle workflow result: " + notify.Clean(s.Status)
 	mark := "•"
 	switch s.Status {
-	case notify.StatusFailed:
+	case events.StatusFailed:
 		title, mark = "Lifecycle workflow failed", "✗"
-	case notify.StatusCompletedWithErrors:
+	case events.StatusCompletedWithErrors:
 		title, mark = "Lifecycle workflow completed with errors", "!"
 	}
 	fmt.Fprintf(&b, "%s %s: %s", mark, title, notify.Clean(s.Workflow.DisplayName))

@@ -1,10 +1,9 @@
-// Package notifytest holds test doubles for lcwnotify's notifiers and the contract suite
-// every notify.Sink passes.
+// Package notifytest holds the contract suite every notify.Sink passes, and the helpers it
+// and other tests build on: change events made to order (failures, bursts, hostile
+// names), publishing them, running a Dispatcher, and reading what it left behind
+// (consumer state, dead letters, metrics).
 //
-// The fakes are real HTTP servers (httptest) that behave like the services they stand
-// for where it matters: Slack enforces its per-channel rate limit with 429 and
-// Retry-After, validates Block Kit limits, returns message metadata from history and can
-// be told to fail in every way Slack does; the webhook receiver verifies Standard
-// Webhooks signatures. Their constructors need no *testing.T, so end-to-end suites and
-// load commands use them too.
+// The fake destinations themselves (Slack, a webhook receiver) are in lcwnotify's
+// internal packages slacktest and webhooktest: real HTTP servers that behave like the
+// services they stand for where it matters.
 package notifytest

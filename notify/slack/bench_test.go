@@ -10,6 +10,7 @@ import (
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 )
 
@@ -49,7 +50,7 @@ func BenchmarkBurst(b *testing.B) {
 // failure's observation to the message that carried it.
 func burst(b *testing.B, interval time.Duration, maxPerMessage int) (int, time.Duration) {
 	b.StopTimer()
-	fake := notifytest.NewSlack(notifytest.SlackOptions{Interval: interval})
+	fake := slacktest.New(slacktest.Options{Interval: interval})
 	defer fake.Close()
 	srv := eventstest.Start(b)
 	_, js := srv.Connect(b)

@@ -11,10 +11,11 @@ import (
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 )
 
-func newTestNotifier(t *testing.T, fake *notifytest.Slack, interval time.Duration) *Notifier {
+func newTestNotifier(t *testing.T, fake *slacktest.Slack, interval time.Duration) *Notifier {
 	t.Helper()
 	srv := eventstest.Start(t)
 	_, js := srv.Connect(t)
@@ -43,7 +44,7 @@ func userEvent(t *testing.T, name string) *events.Event {
 func TestPosterRoleSurvivesALeavingCaller(t *testing.T) {
 	t.Parallel()
 	const interval = 700 * time.Millisecond
-	fake := notifytest.NewSlack(notifytest.SlackOptions{Interval: interval})
+	fake := slacktest.New(slacktest.Options{Interval: interval})
 	defer fake.Close()
 	n := newTestNotifier(t, fake, interval)
 	ctx := context.Background()
@@ -91,7 +92,7 @@ func TestPosterRoleSurvivesALeavingCaller(t *testing.T) {
 func TestConcurrentCallersShareRounds(t *testing.T) {
 	t.Parallel()
 	const interval = 300 * time.Millisecond
-	fake := notifytest.NewSlack(notifytest.SlackOptions{Interval: interval})
+	fake := slacktest.New(slacktest.Options{Interval: interval})
 	defer fake.Close()
 	n := newTestNotifier(t, fake, interval)
 	errs := make(chan error, 50)
@@ -141,7 +142,7 @@ func waitQueued(t *testing.T, n *Notifier, want int) {
 // ends, rather than abandoned as a claim of a lapsed term and failed for a retry.
 func TestLongSharedRetryAfterKeepsTheClaim(t *testing.T) {
 	t.Parallel()
-	fake := notifytest.NewSlack(notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+	fake := slacktest.New(slacktest.Options{Interval: 50 * time.Millisecond})
 	defer fake.Close()
 	n := newTestNotifier(t, fake, 50*time.Millisecond) // a lease of 3s
 	ctx := context.Background()

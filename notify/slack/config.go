@@ -3,12 +3,12 @@ package slack
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/lcwnotify/lcwnotify/notify"
 )
 
@@ -165,18 +165,10 @@ func checkURL(raw string) error {
 		return errors.New("not an absolute URL")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && outbound.IsLoopback(u.Hostname()):
 		return nil
 	}
 	return errors.New("want an https URL")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func validChannel(s string) bool {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
-	"github.com/lcwnotify/lcwnotify/notify/notifytest"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
 )
 
@@ -94,22 +94,22 @@ func TestCheck(t *testing.T) {
 	_, js := srv.Connect(t)
 	tests := []struct {
 		name    string
-		opts    notifytest.SlackOptions
+		opts    slacktest.Options
 		token   string
 		channel string
 		wantErr string
 	}{
-		{"good token", notifytest.SlackOptions{}, "", "", ""},
-		{"wrong token", notifytest.SlackOptions{}, "xoxb-wrong-SECRETsecret", "", "LCW_SLACK_TOKEN"},
-		{"no history scope", notifytest.SlackOptions{Scopes: "chat:write"}, "", "", "channels:history"},
-		{"no write scope", notifytest.SlackOptions{Scopes: "channels:history"}, "", "", "chat:write"},
-		{"channel by id needs no read scope", notifytest.SlackOptions{Scopes: "chat:write,channels:history"}, "", "", ""},
-		{"channel by name needs a read scope", notifytest.SlackOptions{Scopes: "chat:write,channels:history"}, "", "#alerts", "channels:read"},
-		{"channel by name with a read scope", notifytest.SlackOptions{Scopes: "chat:write,channels:history,channels:read"}, "", "#alerts", ""},
+		{"good token", slacktest.Options{}, "", "", ""},
+		{"wrong token", slacktest.Options{}, "xoxb-wrong-SECRETsecret", "", "LCW_SLACK_TOKEN"},
+		{"no history scope", slacktest.Options{Scopes: "chat:write"}, "", "", "channels:history"},
+		{"no write scope", slacktest.Options{Scopes: "channels:history"}, "", "", "chat:write"},
+		{"channel by id needs no read scope", slacktest.Options{Scopes: "chat:write,channels:history"}, "", "", ""},
+		{"channel by name needs a read scope", slacktest.Options{Scopes: "chat:write,channels:history"}, "", "#alerts", "channels:read"},
+		{"channel by name with a read scope", slacktest.Options{Scopes: "chat:write,channels:history,channels:read"}, "", "#alerts", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := notifytest.NewSlack(tc.opts)
+			fake := slacktest.New(tc.opts)
 			defer fake.Close()
 			cfg := testConfig(fake)
 			if tc.token != "" {

@@ -10,6 +10,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
@@ -18,7 +20,7 @@ import (
 // testInterval is the per-channel pace in tests: Slack's, scaled down.
 const testInterval = 50 * time.Millisecond
 
-func testConfig(fake *notifytest.Slack) slack.Config {
+func testConfig(fake *slacktest.Slack) slack.Config {
 	return slack.Config{
 		Token:       fake.Token(),
 		Channel:     "C0ALERTS01",
@@ -30,7 +32,7 @@ func testConfig(fake *notifytest.Slack) slack.Config {
 }
 
 // countByUser counts the messages that name ev's user.
-func countByUser(fake *notifytest.Slack) func(ev *events.Event) int {
+func countByUser(fake *slacktest.Slack) func(ev *events.Event) int {
 	return func(ev *events.Event) int {
 		n := 0
 		for _, m := range fake.Messages() {
@@ -42,7 +44,7 @@ func countByUser(fake *notifytest.Slack) func(ev *events.Event) int {
 	}
 }
 
-func harness(t *testing.T, fake *notifytest.Slack, cfg func() slack.Config) *notifytest.Harness {
+func harness(t *testing.T, fake *slacktest.Slack, cfg func() slack.Config) *notifytest.Harness {
 	return &notifytest.Harness{
 		NewSink: func(t *testing.T, js jetstream.JetStream, stream string, log *slog.Logger) notify.Sink {
 			n, err := slack.New(context.Background(), cfg(), js, stream, log)
@@ -54,27 +56,27 @@ func harness(t *testing.T, fake *notifytest.Slack, cfg func() slack.Config) *not
 		Count: countByUser(fake),
 		Outage: func(on bool) {
 			if on {
-				fake.FailFor(time.Hour, notifytest.Fault{Status: 503})
+				fake.FailFor(time.Hour, httpfake.Fault{Status: 503})
 			} else {
-				fake.FailFor(0, notifytest.Fault{})
+				fake.FailFor(0, httpfake.Fault{})
 			}
 		},
-		LoseNextResponse: func() { fake.FailNextPosts(1, notifytest.Fault{LoseResponse: true}) },
+		LoseNextResponse: func() { fake.FailNextPosts(1, httpfake.Fault{LoseResponse: true}) },
 		Secrets:          []string{fake.Token(), fake.WebhookURL(), strings.TrimPrefix(fake.WebhookURL(), fake.APIURL())},
 	}
 }
 
 func TestContractBotToken(t *testing.T) {
 	notifytest.TestSink(t, func(t *testing.T) *notifytest.Harness {
-		fake := notifytest.NewSlack(notifytest.SlackOptions{Interval: testInterval})
+		fake := slacktest.New(slacktest.Options{Interval: testInterval})
 		t.Cleanup(fake.Close)
 		h := harness(t, fake, func() slack.Config { return testConfig(fake) })
 		h.ExactlyOnce = true
 		h.Reject = func(on bool) {
 			if on {
-				fake.FailFor(time.Hour, notifytest.Fault{Error: "invalid_auth"})
+				fake.FailFor(time.Hour, httpfake.Fault{Error: "invalid_auth"})
 			} else {
-				fake.FailFor(0, notifytest.Fault{})
+				fake.FailFor(0, httpfake.Fault{})
 			}
 		}
 		return h
@@ -83,16 +85,16 @@ func TestContractBotToken(t *testing.T) {
 
 func TestContractIncomingWebhook(t *testing.T) {
 	notifytest.TestSink(t, func(t *testing.T) *notifytest.Harness {
-		fake := notifytest.NewSlack(notifytest.SlackOptions{Interval: testInterval})
+		fake := slacktest.New(slacktest.Options{Interval: testInterval})
 		t.Cleanup(fake.Close)
 		h := harness(t, fake, func() slack.Config {
 			return slack.Config{WebhookURL: fake.WebhookURL(), Interval: testInterval, CallTimeout: time.Second, LeaseTTL: 3 * time.Second}
 		})
 		h.Reject = func(on bool) {
 			if on {
-				fake.FailFor(time.Hour, notifytest.Fault{Status: 404, Error: "no_service"})
+				fake.FailFor(time.Hour, httpfake.Fault{Status: 404, Error: "no_service"})
 			} else {
-				fake.FailFor(0, notifytest.Fault{})
+				fake.FailFor(0, httpfake.Fault{})
 			}
 		}
 		return h

@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/notify"
 )
 
@@ -234,9 +235,9 @@ func (d *draft) title(items []*notify.Summary) string {
 
 func singleTitle(s *notify.Summary) string {
 	switch s.Status {
-	case notify.StatusFailed:
+	case events.StatusFailed:
 		return ":x: *Lifecycle workflow failed*"
-	case notify.StatusCompletedWithErrors:
+	case events.StatusCompletedWithErrors:
 		return ":warning: *Lifecycle workflow completed with errors*"
 	}
 	return ":information_source: *Lifecycle workflow result: " + escape(s.Status) + "*"
@@ -340,9 +341,9 @@ func itemLines(s *notify.Summary) []string {
 
 func statusEmoji(status string) string {
 	switch status {
-	case notify.StatusFailed:
+	case events.StatusFailed:
 		return ":x:"
-	case notify.StatusCompletedWithErrors:
+	case events.StatusCompletedWithErrors:
 		return ":warning:"
 	}
 	return ":information_source:"

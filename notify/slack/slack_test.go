@@ -14,6 +14,8 @@ import (
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
@@ -27,7 +29,7 @@ const (
 // env is a fake Slack, a real NATS server, metrics and captured logs.
 type env struct {
 	t    *testing.T
-	fake *notifytest.Slack
+	fake *slacktest.Slack
 	srv  *eventstest.Server
 	js   jetstream.JetStream
 	reg  *prometheus.Registry
@@ -36,9 +38,9 @@ type env struct {
 	log  *slog.Logger
 }
 
-func newEnv(t *testing.T, opts notifytest.SlackOptions) *env {
+func newEnv(t *testing.T, opts slacktest.Options) *env {
 	t.Parallel()
-	fake := notifytest.NewSlack(opts)
+	fake := slacktest.New(opts)
 	t.Cleanup(fake.Close)
 	srv := eventstest.Start(t)
 	_, js := srv.Connect(t)
@@ -119,7 +121,7 @@ func (e *env) checkPaced(interval time.Duration) {
 
 func TestBurstIsGroupedAndPaced(t *testing.T) {
 	const interval = 100 * time.Millisecond
-	e := newEnv(t, notifytest.SlackOptions{Interval: interval})
+	e := newEnv(t, slacktest.Options{Interval: interval})
 	evs := append(e.burst("wf-a", "Offboard contractors", "Contractor", 300), e.burst("wf-b", "Offboard employees", "Employee", 50)...)
 	cfg := testConfig(e.fake)
 	cfg.Interval = interval
@@ -149,7 +151,7 @@ func TestBurstIsGroupedAndPaced(t *testing.T) {
 // TestFirstEventIsPostedAtOnce paces the channel at one message a minute: an event for an
 // idle channel must not wait for that, and one that follows must be grouped, not lost.
 func TestFirstEventIsPostedAtOnce(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{Interval: -1})
+	e := newEnv(t, slacktest.Options{Interval: -1})
 	cfg := testConfig(e.fake)
 	cfg.Interval = time.Minute
 	stop := e.run(e.js, e.notifier(e.js, cfg))
@@ -171,17 +173,17 @@ func TestFirstEventIsPostedAtOnce(t *testing.T) {
 func TestRetryAfterIsHonoured(t *testing.T) {
 	tests := []struct {
 		name      string
-		fault     notifytest.Fault
+		fault     httpfake.Fault
 		wantWait  time.Duration
 		wantLimit float64
 	}{
-		{"Retry-After header", notifytest.Fault{Status: 429, RetryAfter: "1"}, time.Second, 1},
-		{"no Retry-After: the configured default", notifytest.Fault{Status: 429}, 700 * time.Millisecond, 0.7},
-		{"Retry-After as a date: the default", notifytest.Fault{Status: 429, RetryAfter: "Wed, 21 Oct 2015 07:28:00 GMT"}, 700 * time.Millisecond, 0.7},
+		{"Retry-After header", httpfake.Fault{Status: 429, RetryAfter: "1"}, time.Second, 1},
+		{"no Retry-After: the configured default", httpfake.Fault{Status: 429}, 700 * time.Millisecond, 0.7},
+		{"Retry-After as a date: the default", httpfake.Fault{Status: 429, RetryAfter: "Wed, 21 Oct 2015 07:28:00 GMT"}, 700 * time.Millisecond, 0.7},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+			e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond})
 			cfg := testConfig(e.fake)
 			cfg.DefaultRetryAfter = 700 * time.Millisecond
 			e.run(e.js, e.notifier(e.js, cfg))
@@ -205,12 +207,12 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 // A 429 ends this replica's reservation of the channel: the next post waits for the
 // Retry-After, not for the reservation, which lasts as long as a whole call may.
 func TestRetryAfterShorterThanCallTimeout(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+	e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond})
 	cfg := testConfig(e.fake)
 	cfg.CallTimeout = slack.DefaultCallTimeout
 	cfg.LeaseTTL = 0 // derived from the call timeout
 	e.run(e.js, e.notifier(e.js, cfg))
-	e.fake.FailNextPosts(1, notifytest.Fault{Status: 429, RetryAfter: "1"})
+	e.fake.FailNextPosts(1, httpfake.Fault{Status: 429, RetryAfter: "1"})
 	evs := e.burst("wf-a", "Offboard", "Limited", 2)
 	start := time.Now()
 	e.publish(evs...)
@@ -224,8 +226,8 @@ func TestRetryAfterShorterThanCallTimeout(t *testing.T) {
 }
 
 func TestRateLimitStorm(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
-	e.fake.FailPostsFor(2500*time.Millisecond, notifytest.Fault{Status: 429, RetryAfter: "1"})
+	e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond})
+	e.fake.FailPostsFor(2500*time.Millisecond, httpfake.Fault{Status: 429, RetryAfter: "1"})
 	e.run(e.js, e.notifier(e.js, testConfig(e.fake)))
 	evs := e.burst("wf-a", "Offboard", "Stormy", 40)
 	e.publish(evs...)
@@ -239,7 +241,7 @@ func TestRateLimitStorm(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{Interval: -1})
+	e := newEnv(t, slacktest.Options{Interval: -1})
 	routes, err := slack.ParseRoutes("leaver:C0LEAVERS1, wf-special:#special")
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +269,7 @@ func TestRoutes(t *testing.T) {
 }
 
 func TestChannelErrorsDeadLetterOnlyTheirEvents(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{Interval: -1})
+	e := newEnv(t, slacktest.Options{Interval: -1})
 	e.fake.SetChannelError("C0ARCHIVE1", "is_archived")
 	cfg := testConfig(e.fake)
 	cfg.Routes = map[string]string{"leaver": "C0ARCHIVE1"}
@@ -290,7 +292,7 @@ func TestChannelErrorsDeadLetterOnlyTheirEvents(t *testing.T) {
 // TestReplicasShareTheWork runs two notifier processes on one consumer and ledger: every
 // event is posted once.
 func TestReplicasShareTheWork(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+	e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond})
 	_, js2 := e.srv.Connect(t)
 	e.run(e.js, e.notifier(e.js, testConfig(e.fake)))
 	e.run(js2, e.notifier(js2, testConfig(e.fake)))
@@ -308,7 +310,7 @@ func TestReplicasShareTheWork(t *testing.T) {
 
 // TestNATSRestartLosesNothing restarts NATS while a burst is being posted.
 func TestNATSRestartLosesNothing(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{Interval: 200 * time.Millisecond})
+	e := newEnv(t, slacktest.Options{Interval: 200 * time.Millisecond})
 	cfg := testConfig(e.fake)
 	cfg.Interval = 200 * time.Millisecond
 	e.run(e.js, e.notifier(e.js, cfg))
@@ -331,7 +333,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 }
 
 func TestSecretsStayOutOfErrors(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{})
+	e := newEnv(t, slacktest.Options{})
 	hook := e.fake.WebhookURL()
 	e.fake.Close() // connection refused from now on
 	n := e.notifier(e.js, slack.Config{WebhookURL: hook, CallTimeout: time.Second})
@@ -368,7 +370,7 @@ func (a *afterFirst) Deliver(ctx context.Context, ev *events.Event) error {
 // another replica must take the event over at once, reading the channel back, not wait
 // for the first process's lease to run out.
 func TestUnknownOutcomeIsTakenOverAtOnce(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond})
+	e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond})
 	cfg := testConfig(e.fake)
 	ev := e.burst("wf-a", "Offboard", "Unknown", 1)
 	e.answerLostThenTakenOver(cfg, ev)
@@ -380,7 +382,7 @@ func TestUnknownOutcomeIsTakenOverAtOnce(t *testing.T) {
 func (e *env) answerLostThenTakenOver(cfg slack.Config, evs []*events.Event) {
 	e.t.Helper()
 	cfg.LeaseTTL = time.Hour // the first process's lease outlives the test
-	e.fake.FailNextPosts(1, notifytest.Fault{LoseResponse: true})
+	e.fake.FailNextPosts(1, httpfake.Fault{LoseResponse: true})
 	failed := make(chan error, 1)
 	stopA := e.run(e.js, &afterFirst{Sink: e.notifier(e.js, cfg), hook: func(err error) { failed <- err }})
 	e.publish(evs...)
@@ -399,7 +401,7 @@ func (e *env) answerLostThenTakenOver(cfg slack.Config, evs []*events.Event) {
 // the next process posts it, once.
 func TestShutdownHandsBackQueuedEvents(t *testing.T) {
 	const interval = 2 * time.Second
-	e := newEnv(t, notifytest.SlackOptions{Interval: interval})
+	e := newEnv(t, slacktest.Options{Interval: interval})
 	cfg := testConfig(e.fake)
 	cfg.Interval = interval
 	o := notifytest.DispatcherOptions(e.js, stream, prefix, e.notifier(e.js, cfg))
@@ -437,7 +439,7 @@ func TestChannelByNameFirstAnswerLost(t *testing.T) {
 		{"no read scope: warned, may repeat", "chat:write,channels:history,groups:history", 2, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, notifytest.SlackOptions{Interval: 50 * time.Millisecond, Scopes: tc.scopes})
+			e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond, Scopes: tc.scopes})
 			id := e.fake.ChannelID("alerts") // the workspace has the channel
 			cfg := testConfig(e.fake)
 			cfg.Channel = "#alerts"
@@ -464,14 +466,14 @@ func TestChannelByNameFirstAnswerLost(t *testing.T) {
 func TestErrorAfterPostIsReadBack(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		fault notifytest.Fault
+		fault httpfake.Fault
 	}{
-		{"ok:false internal_error", notifytest.Fault{Error: "internal_error", Accepted: true}},
-		{"ok:false fatal_error", notifytest.Fault{Error: "fatal_error", Accepted: true}},
-		{"HTTP 503", notifytest.Fault{Status: 503, Accepted: true}},
+		{"ok:false internal_error", httpfake.Fault{Error: "internal_error", Accepted: true}},
+		{"ok:false fatal_error", httpfake.Fault{Error: "fatal_error", Accepted: true}},
+		{"HTTP 503", httpfake.Fault{Status: 503, Accepted: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, notifytest.SlackOptions{Interval: testInterval})
+			e := newEnv(t, slacktest.Options{Interval: testInterval})
 			e.fake.FailNextPosts(1, tc.fault)
 			e.run(e.js, e.notifier(e.js, testConfig(e.fake)))
 			evs := e.burst("wf-a", "Offboard", "Partly", 1)
@@ -501,7 +503,7 @@ func (e *env) postFirst(cfg slack.Config) []*events.Event {
 func TestRefusedDigestCostsOnlyItsCulprit(t *testing.T) {
 	for _, webhook := range []bool{false, true} {
 		t.Run(map[bool]string{false: "bot token", true: "incoming webhook"}[webhook], func(t *testing.T) {
-			e := newEnv(t, notifytest.SlackOptions{Interval: -1, RefuseText: "Unpostable"})
+			e := newEnv(t, slacktest.Options{Interval: -1, RefuseText: "Unpostable"})
 			cfg := testConfig(e.fake)
 			if webhook {
 				cfg.Token, cfg.Channel, cfg.APIURL, cfg.WebhookURL = "", "", "", e.fake.WebhookURL()
@@ -537,7 +539,7 @@ func TestRefusedDigestCostsOnlyItsCulprit(t *testing.T) {
 // of every half.
 func TestRefusingEverythingEndsTheHalving(t *testing.T) {
 	const interval = 100 * time.Millisecond
-	e := newEnv(t, notifytest.SlackOptions{Interval: -1, RefuseText: "Offboard"})
+	e := newEnv(t, slacktest.Options{Interval: -1, RefuseText: "Offboard"})
 	cfg := testConfig(e.fake)
 	cfg.Interval = interval
 	e.run(e.js, e.notifier(e.js, cfg))
@@ -570,7 +572,7 @@ func TestRefusedMessageLeavesTheMention(t *testing.T) {
 	const mention = "<!subteam^S0123ABCD>"
 	for _, huge := range []bool{false, true} {
 		t.Run(map[bool]string{false: "in a digest", true: "in a message of its own"}[huge], func(t *testing.T) {
-			e := newEnv(t, notifytest.SlackOptions{Interval: -1, RefuseText: "Unpostable"})
+			e := newEnv(t, slacktest.Options{Interval: -1, RefuseText: "Unpostable"})
 			cfg := testConfig(e.fake)
 			cfg.Mention = mention
 			first := e.postFirst(cfg)
@@ -617,7 +619,7 @@ func TestRefusedMessageLeavesTheMention(t *testing.T) {
 // history: every result is posted once, and only the one Slack will not take is
 // dead-lettered.
 func TestSlackFailingMidHalvingPostsOnce(t *testing.T) {
-	e := newEnv(t, notifytest.SlackOptions{Interval: -1, RefuseText: "Unpostable"})
+	e := newEnv(t, slacktest.Options{Interval: -1, RefuseText: "Unpostable"})
 	first := e.postFirst(testConfig(e.fake))
 	evs := e.burst("wf-b", "Offboard employees", "Employee", 8)
 	culprit := evs[7]
@@ -630,7 +632,7 @@ func TestSlackFailingMidHalvingPostsOnce(t *testing.T) {
 	e.publish(culprit)
 	// The next post, a second after the refused one, is the first half's.
 	notifytest.Eventually(t, "the digest refused", func() bool { return strings.Contains(e.logs.String(), "posting them in halves") })
-	e.fake.FailNextPosts(1, notifytest.Fault{Status: 500, Accepted: true})
+	e.fake.FailNextPosts(1, httpfake.Fault{Status: 500, Accepted: true})
 	notifytest.Eventually(t, "settled", e.drained())
 
 	dls, _ := notifytest.DeadLetters(t, e.js, stream, prefix, slack.Name)

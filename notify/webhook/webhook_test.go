@@ -16,6 +16,8 @@ import (
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
+	"github.com/lcwnotify/lcwnotify/internal/webhooktest"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	"github.com/lcwnotify/lcwnotify/notify/webhook"
@@ -26,7 +28,7 @@ var secret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcd
 
 func TestContract(t *testing.T) {
 	notifytest.TestSink(t, func(t *testing.T) *notifytest.Harness {
-		rcv := notifytest.NewReceiver(secret)
+		rcv := webhooktest.NewReceiver(secret)
 		t.Cleanup(rcv.Close)
 		t.Cleanup(func() {
 			for _, d := range rcv.Deliveries() {
@@ -49,20 +51,20 @@ func TestContract(t *testing.T) {
 			Count: func(ev *events.Event) int { return rcv.Count(ev.ID) },
 			Outage: func(on bool) {
 				if on {
-					rcv.FailFor(time.Hour, notifytest.Fault{Status: 503})
+					rcv.FailFor(time.Hour, httpfake.Fault{Status: 503})
 				} else {
-					rcv.FailFor(0, notifytest.Fault{})
+					rcv.FailFor(0, httpfake.Fault{})
 				}
 			},
 			Reject: func(on bool) {
 				if on {
-					rcv.FailFor(time.Hour, notifytest.Fault{Status: 422, Error: "unknown tenant"})
+					rcv.FailFor(time.Hour, httpfake.Fault{Status: 422, Error: "unknown tenant"})
 				} else {
-					rcv.FailFor(0, notifytest.Fault{})
+					rcv.FailFor(0, httpfake.Fault{})
 				}
 			},
-			LoseNextResponse: func() { rcv.FailNext(1, notifytest.Fault{LoseResponse: true}) },
-			Secrets:          []string{secret, notifytest.URLToken},
+			LoseNextResponse: func() { rcv.FailNext(1, httpfake.Fault{LoseResponse: true}) },
+			Secrets:          []string{secret, webhooktest.URLToken},
 		}
 	})
 }
@@ -228,7 +230,7 @@ func TestDeliverRedactsTheURLFromConnectionErrors(t *testing.T) {
 // TestDeliverForwardsTheStoredEvent: a receiver gets the event byte for byte as the
 // stream holds it, fields this version does not know included.
 func TestDeliverForwardsTheStoredEvent(t *testing.T) {
-	rcv := notifytest.NewReceiver(secret)
+	rcv := webhooktest.NewReceiver(secret)
 	defer rcv.Close()
 	srv := eventstest.Start(t)
 	_, js := srv.Connect(t)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 )
 
 // Defaults of Options.
@@ -168,20 +169,12 @@ func checkBaseURL(u *url.URL) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if outbound.IsLoopback(u.Hostname()) {
 			return nil
 		}
 		return errors.New("http is allowed only on a loopback host: tokens must not travel in clear text")
 	}
 	return errors.New("want an https URL")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func defaultHTTPClient() *http.Client {

@@ -7,8 +7,9 @@ import (
 	"net/http/httptest"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
 // The results of a workflow that reached a final status in the last hour, read from the
@@ -18,7 +19,7 @@ func ExampleClient_ListResults() {
 	users := sim.AddUsers(2)
 	wf := sim.AddWorkflow(graphsim.Workflow{DisplayName: "Onboard", Category: graphsim.CategoryJoiner})
 	run := sim.StartRun(wf.ID, users[0].ID, users[1].ID)
-	sim.SetResultStatus(run.Results[0], graphsim.StatusFailed)
+	sim.SetResultStatus(run.Results[0], events.StatusFailed)
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 

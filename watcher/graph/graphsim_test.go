@@ -7,11 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
-// These tests run the client against watcher/graphsim, a simulator written separately
+// These tests run the client against internal/graphsim, a simulator written separately
 // from Graph's documentation, with its strict $filter, server-driven paging, evolvable
 // enums and faults.
 
@@ -40,11 +41,11 @@ func newSimTenant(t *testing.T, pageSize int, mod ...func(*graph.Options)) simTe
 		ids[i] = u.ID
 	}
 	run := sim.StartRunWith(wf.ID, graphsim.RunSpec{Users: ids, ExecutionType: graphsim.ExecutionActivatedWithScope})
-	sim.SetResultStatus(run.Results[0], graphsim.StatusInProgress)
-	sim.SetResultStatus(run.Results[0], graphsim.StatusFailed, graphsim.TaskFailure{Task: "Remove user from all groups", Reason: "Insufficient privileges"})
-	sim.SetResultStatus(run.Results[1], graphsim.StatusQuarantined)
-	sim.SetResultStatus(run.Results[2], graphsim.StatusInProgress)
-	sim.SetResultStatus(run.Results[2], graphsim.StatusCompleted)
+	sim.SetResultStatus(run.Results[0], events.StatusInProgress)
+	sim.SetResultStatus(run.Results[0], events.StatusFailed, graphsim.TaskFailure{Task: "Remove user from all groups", Reason: "Insufficient privileges"})
+	sim.SetResultStatus(run.Results[1], events.StatusQuarantined)
+	sim.SetResultStatus(run.Results[2], events.StatusInProgress)
+	sim.SetResultStatus(run.Results[2], events.StatusCompleted)
 
 	o := graph.Options{BaseURL: srv.URL, Credential: graph.NewStaticCredential(simToken), MaxRetryTime: 10 * time.Second}
 	for _, m := range mod {

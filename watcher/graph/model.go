@@ -5,33 +5,6 @@ import (
 	"time"
 )
 
-// Processing statuses Graph documents for lifecycleWorkflowProcessingStatus. Graph may
-// send others (the enum is evolvable): keep and compare statuses as strings.
-const (
-	StatusQueued              = "queued"
-	StatusInProgress          = "inProgress"
-	StatusCompleted           = "completed"
-	StatusCompletedWithErrors = "completedWithErrors"
-	StatusCanceled            = "canceled"
-	StatusFailed              = "failed"
-	StatusUnknownFutureValue  = "unknownFutureValue"
-	StatusCanceling           = "canceling"
-	StatusQuarantined         = "quarantined"
-)
-
-// FinalStatuses are the processing statuses after which a result no longer changes.
-var FinalStatuses = []string{StatusCompleted, StatusCompletedWithErrors, StatusFailed, StatusCanceled}
-
-// IsFinal reports whether status is one of FinalStatuses. Unknown values are not final:
-// a result in a status we do not know yet keeps being watched.
-func IsFinal(status string) bool {
-	switch status {
-	case StatusCompleted, StatusCompletedWithErrors, StatusFailed, StatusCanceled:
-		return true
-	}
-	return false
-}
-
 // Workflow is a lifecycle workflow (identityGovernance.workflow).
 type Workflow struct {
 	ID                   string     `json:"id"`

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 func TestGenerateHistory(t *testing.T) {
@@ -23,7 +24,7 @@ func TestGenerateHistory(t *testing.T) {
 	for _, n := range st.ByStatus {
 		sum += n
 	}
-	if sum != st.Results || st.ByStatus[graphsim.StatusFailed] == 0 || st.ByStatus[graphsim.StatusCompletedWithErrors] == 0 {
+	if sum != st.Results || st.ByStatus[events.StatusFailed] == 0 || st.ByStatus[events.StatusCompletedWithErrors] == 0 {
 		t.Errorf("by status = %v", st.ByStatus)
 	}
 	if !st.Newest.Before(f.clock.Now()) {
@@ -42,7 +43,7 @@ func TestGenerateHistory(t *testing.T) {
 			failed[it["processingStatus"].(string)]++
 		}
 	}
-	if total != st.Results || failed[graphsim.StatusFailed] != st.ByStatus[graphsim.StatusFailed] {
+	if total != st.Results || failed[events.StatusFailed] != st.ByStatus[events.StatusFailed] {
 		t.Errorf("listed %d results (%v), want %d (%v)", total, failed, st.Results, st.ByStatus)
 	}
 
@@ -66,8 +67,8 @@ func TestGenerateHistory(t *testing.T) {
 		t.Errorf("failed history result %v has failure reasons %v", item, reasons)
 	}
 	// History results can still be changed.
-	f.sim.SetResultStatus(item["id"].(string), graphsim.StatusCompleted)
-	if r, _ := f.sim.Result(item["id"].(string)); r.Status != graphsim.StatusCompleted || r.FailedTasks != 1 {
+	f.sim.SetResultStatus(item["id"].(string), events.StatusCompleted)
+	if r, _ := f.sim.Result(item["id"].(string)); r.Status != events.StatusCompleted || r.FailedTasks != 1 {
 		t.Errorf("after changing a history result: %+v", r)
 	}
 }
@@ -84,8 +85,8 @@ func TestConcurrentScenarioAndRequests(t *testing.T) {
 			users := f.sim.AddUsers(3)
 			run := f.sim.StartRun(wf.ID, users[0].ID, users[1].ID, users[2].ID)
 			for _, id := range run.Results {
-				f.sim.SetResultStatus(id, graphsim.StatusInProgress)
-				f.sim.SetResultStatus(id, graphsim.StatusFailed)
+				f.sim.SetResultStatus(id, events.StatusInProgress)
+				f.sim.SetResultStatus(id, events.StatusFailed)
 			}
 			f.clock.Advance(time.Second)
 		}
@@ -132,7 +133,7 @@ func TestDemo(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
 		t.Logf("demo at speed 200 took %v", elapsed) // information only; no timing assertions
 	}
-	if sum.Notifications != sum.ByStatus[graphsim.StatusFailed]+sum.ByStatus[graphsim.StatusCompletedWithErrors] || sum.Notifications < 4 {
+	if sum.Notifications != sum.ByStatus[events.StatusFailed]+sum.ByStatus[events.StatusCompletedWithErrors] || sum.Notifications < 4 {
 		t.Errorf("summary = %+v", sum)
 	}
 	// The summary agrees with what Graph now reports.
@@ -203,7 +204,7 @@ func TestRunCreatedFailed(t *testing.T) {
 	wf := f.sim.AddWorkflow(graphsim.Workflow{Category: graphsim.CategoryLeaver})
 	at := f.clock.Now().Add(-3 * time.Minute)
 	run := f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: at, Users: []string{users[0].ID, users[1].ID},
-		Status: graphsim.StatusFailed, Failures: []graphsim.TaskFailure{{Task: "Remove all licenses for user"}}})
+		Status: events.StatusFailed, Failures: []graphsim.TaskFailure{{Task: "Remove all licenses for user"}}})
 	r := f.get(t, q(lcw+"/"+wf.ID+"/runs/"+run.ID+"/userProcessingResults", "$filter", "processingStatus eq 'failed'"))
 	if n := len(r.list()); n != 2 {
 		t.Fatalf("%d failed results, want 2: %s", n, r.raw)
@@ -214,14 +215,14 @@ func TestRunCreatedFailed(t *testing.T) {
 	res, _ := f.sim.Result(run.Results[0])
 	var reasons []string
 	for _, tr := range res.Tasks {
-		if tr.Status == graphsim.StatusFailed {
+		if tr.Status == events.StatusFailed {
 			reasons = append(reasons, tr.TaskName+": "+tr.FailureReason)
 		}
 	}
 	if want := "Remove all licenses for user: " + graphsim.ReasonInheritedLicense; len(reasons) != 1 || reasons[0] != want {
 		t.Errorf("failed tasks = %q, want [%q]", reasons, want)
 	}
-	if run, _ := f.sim.Run(wf.ID, run.ID); run.Status != graphsim.StatusFailed || !run.CompletedAt.Equal(at) {
+	if run, _ := f.sim.Run(wf.ID, run.ID); run.Status != events.StatusFailed || !run.CompletedAt.Equal(at) {
 		t.Errorf("run = %+v", run)
 	}
 }

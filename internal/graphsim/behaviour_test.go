@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 func TestEvolvableEnumsNeedThePreferHeader(t *testing.T) {
@@ -19,7 +20,7 @@ func TestEvolvableEnumsNeedThePreferHeader(t *testing.T) {
 	users := f.sim.AddUsers(1)
 	wf := f.sim.AddWorkflow(graphsim.Workflow{Category: graphsim.CategoryMover})
 	run := f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ExecutionType: graphsim.ExecutionActivatedWithScope, Users: []string{users[0].ID}})
-	f.sim.SetResultStatus(run.Results[0], graphsim.StatusQuarantined)
+	f.sim.SetResultStatus(run.Results[0], events.StatusQuarantined)
 
 	tests := []struct {
 		name, path, prop string

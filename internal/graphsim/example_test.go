@@ -8,7 +8,8 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // A test builds a tenant, moves a result along and reads it back over HTTP exactly as
@@ -19,9 +20,9 @@ func Example() {
 	ada := sim.AddUser(graphsim.User{DisplayName: "Ada Lovelace"})
 	wf := sim.AddWorkflow(graphsim.Workflow{DisplayName: "Onboard new hires", Category: graphsim.CategoryJoiner})
 	run := sim.StartRun(wf.ID, ada.ID)
-	sim.SetResultStatus(run.Results[0], graphsim.StatusInProgress)
+	sim.SetResultStatus(run.Results[0], events.StatusInProgress)
 	now = now.Add(2 * time.Minute)
-	sim.SetResultStatus(run.Results[0], graphsim.StatusFailed, graphsim.TaskFailure{
+	sim.SetResultStatus(run.Results[0], events.StatusFailed, graphsim.TaskFailure{
 		Task:   "Generate Temporary Access Pass and send via email to user's manager",
 		Reason: graphsim.ReasonManagerNotSet,
 	})

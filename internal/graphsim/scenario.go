@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lcwnotify/lcwnotify/events"
 )
 
 // The scenario API builds and changes the simulated tenant. Ids are generated when left
@@ -74,7 +76,7 @@ type RunSpec struct {
 	// Users are the ids of the users the run processes, one result each.
 	Users []string
 	// Status, when set, is the status every result is created in, at ScheduledAt:
-	// StatusFailed gives results that were already failed when a client first saw
+	// events.StatusFailed gives results that were already failed when a client first saw
 	// them, as when a whole run happens between two polls. Failures apply as in
 	// ResultUpdate.
 	Status   string
@@ -287,7 +289,7 @@ func (s *Sim) StartRunWith(workflowID string, spec RunSpec) Run {
 		s.results[r.id] = r
 	}
 	run.recompute()
-	if spec.Status != "" && spec.Status != StatusQueued {
+	if spec.Status != "" && spec.Status != events.StatusQueued {
 		for _, r := range run.results {
 			if err := s.applyStatus(r, spec.Status, at, spec.Failures); err != nil {
 				panic("graphsim: StartRun: " + err.Error())
@@ -314,7 +316,7 @@ func (s *Sim) newRun(wf *workflowRec, execType string, at stamp) *runRec {
 		ticks++
 		id = wf.id + "_" + strconv.FormatInt(ticks, 10)
 	}
-	run := &runRec{id: id, wf: wf, execType: execType, status: StatusQueued, scheduled: at, updated: at}
+	run := &runRec{id: id, wf: wf, execType: execType, status: events.StatusQueued, scheduled: at, updated: at}
 	wf.runs = append(wf.runs, run)
 	wf.runByID[id] = run
 	return run
@@ -331,7 +333,7 @@ func (s *Sim) newResult(run *runRec, userID string) *resultRec {
 	r := &resultRec{
 		id: wf.id + "_" + strconv.Itoa(wf.version) + "_" + run.id + "_" + userID,
 		wf: wf, run: run, userID: userID, version: wf.version,
-		status: StatusQueued, execType: run.execType, scheduled: run.scheduled, histFailed: -1,
+		status: events.StatusQueued, execType: run.execType, scheduled: run.scheduled, histFailed: -1,
 	}
 	if s.results[r.id] != nil {
 		panic(fmt.Sprintf("graphsim: user %s is already in run %s", userID, run.id))
@@ -339,7 +341,7 @@ func (s *Sim) newResult(run *runRec, userID string) *resultRec {
 	tasks := wf.tasks[wf.version]
 	r.tasks = make([]*taskResultRec, len(tasks))
 	for i, t := range tasks {
-		r.tasks[i] = &taskResultRec{id: s.newGUID(), task: t, status: StatusQueued, created: run.scheduled}
+		r.tasks[i] = &taskResultRec{id: s.newGUID(), task: t, status: events.StatusQueued, created: run.scheduled}
 	}
 	r.recount()
 	run.results = append(run.results, r)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lcwnotify/lcwnotify/events"
 )
 
 // HostileDisplayName is the demo's user whose display name tries to mention everyone
@@ -88,10 +90,10 @@ func (s *Sim) PrepareDemo(opts DemoOptions) *Demo {
 	now := s.now()
 	past := s.StartRunWith(leaver.ID, RunSpec{ScheduledAt: now.Add(-25 * time.Minute), Users: ids(users[0:3])})
 	for i, id := range past.Results {
-		s.UpdateResult(id, ResultUpdate{Status: StatusInProgress, At: now.Add(-24 * time.Minute)})
-		o := demoOutcome{status: StatusCompleted}
+		s.UpdateResult(id, ResultUpdate{Status: events.StatusInProgress, At: now.Add(-24 * time.Minute)})
+		o := demoOutcome{status: events.StatusCompleted}
 		if i == 2 {
-			o = demoOutcome{StatusFailed, "Remove all licenses for user", ReasonInheritedLicense}
+			o = demoOutcome{events.StatusFailed, "Remove all licenses for user", ReasonInheritedLicense}
 		}
 		s.UpdateResult(id, ResultUpdate{Status: o.status, At: now.Add(-20 * time.Minute), Failures: o.failures()})
 		d.count(o.status)
@@ -103,33 +105,33 @@ func (s *Sim) PrepareDemo(opts DemoOptions) *Demo {
 
 	joinerUsers := append(ids(users[3:14]), mallory.ID)
 	d.scheduleRun(1*time.Second, "run 1 of 'Onboard new hires'", joiner.ID, ExecutionScheduled, joinerUsers, []demoOutcome{
-		{status: StatusCompleted},
-		{StatusFailed, "Generate Temporary Access Pass and send via email to user's manager", ReasonManagerNotSet},
-		{status: StatusCompleted},
-		{status: StatusCompleted},
-		{StatusCompletedWithErrors, "Assign licenses to user", ReasonNoLicenses},
-		{status: StatusCompleted},
-		{status: StatusCanceled},
-		{status: StatusCompleted},
-		{status: StatusCompleted},
-		{status: StatusCompleted},
-		{status: StatusInProgress}, // left running: the one to PATCH by hand
-		{StatusFailed, "Enable user account", ReasonInsufficientPrivileges}, // Mallory
+		{status: events.StatusCompleted},
+		{events.StatusFailed, "Generate Temporary Access Pass and send via email to user's manager", ReasonManagerNotSet},
+		{status: events.StatusCompleted},
+		{status: events.StatusCompleted},
+		{events.StatusCompletedWithErrors, "Assign licenses to user", ReasonNoLicenses},
+		{status: events.StatusCompleted},
+		{status: events.StatusCanceled},
+		{status: events.StatusCompleted},
+		{status: events.StatusCompleted},
+		{status: events.StatusCompleted},
+		{status: events.StatusInProgress},                                          // left running: the one to PATCH by hand
+		{events.StatusFailed, "Enable user account", ReasonInsufficientPrivileges}, // Mallory
 	})
 	leaverUsers := append(ids(users[14:22]), unreadable.ID)
 	d.scheduleRun(19*time.Second, "run 1 of 'Offboard leavers'", leaver.ID, ExecutionScheduled, leaverUsers, []demoOutcome{
-		{status: StatusCompleted},
-		{status: StatusCompleted},
-		{StatusCompletedWithErrors, "Remove user from all Teams", ReasonLastTeamOwner},
-		{status: StatusCompleted},
-		{status: StatusCompleted},
-		{status: StatusCompleted},
-		{status: StatusCompleted},
-		{status: StatusCompleted},
-		{StatusFailed, "Disable user account", ReasonInsufficientPrivileges}, // a user lcwnotify cannot read
+		{status: events.StatusCompleted},
+		{status: events.StatusCompleted},
+		{events.StatusCompletedWithErrors, "Remove user from all Teams", ReasonLastTeamOwner},
+		{status: events.StatusCompleted},
+		{status: events.StatusCompleted},
+		{status: events.StatusCompleted},
+		{status: events.StatusCompleted},
+		{status: events.StatusCompleted},
+		{events.StatusFailed, "Disable user account", ReasonInsufficientPrivileges}, // a user lcwnotify cannot read
 	})
 	d.scheduleRun(24*time.Second, "on-demand run of 'Real-time employee change'", mover.ID, ExecutionOnDemand,
-		ids(users[22:23]), []demoOutcome{{status: StatusQuarantined}})
+		ids(users[22:23]), []demoOutcome{{status: events.StatusQuarantined}})
 	d.steps = append(d.steps, demoStep{at: 36 * time.Second, do: func() {
 		d.progress("scenario finished: %s", d.describe())
 	}})
@@ -154,7 +156,7 @@ func (o demoOutcome) failures() []TaskFailure {
 func (d *Demo) count(status string) {
 	d.expect.Results++
 	d.expect.ByStatus[status]++
-	if status == StatusFailed || status == StatusCompletedWithErrors {
+	if status == events.StatusFailed || status == events.StatusCompletedWithErrors {
 		d.expect.Notifications++
 	}
 }
@@ -175,7 +177,7 @@ func (d *Demo) scheduleRun(start time.Duration, name, wid, execType string, user
 	for w, b := range waves {
 		d.steps = append(d.steps, demoStep{at: start + time.Duration(2+w)*time.Second, do: func() {
 			for _, id := range run.Results[b[0]:b[1]] {
-				d.sim.SetResultStatus(id, StatusInProgress)
+				d.sim.SetResultStatus(id, events.StatusInProgress)
 			}
 			if w > 0 {
 				d.progress("%s: all %s in progress", name, plural(len(users), "user"))
@@ -186,7 +188,7 @@ func (d *Demo) scheduleRun(start time.Duration, name, wid, execType string, user
 	}
 	for i, o := range outcomes {
 		d.count(o.status)
-		if o.status == StatusInProgress {
+		if o.status == events.StatusInProgress {
 			d.steps = append(d.steps, demoStep{at: start + 4*time.Second, do: func() {
 				d.mu.Lock()
 				defer d.mu.Unlock()

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lcwnotify/lcwnotify/events"
 )
 
 // parseSummaryArgs reads "startDateTime=T,endDateTime=T" (either order).
@@ -59,9 +61,9 @@ func (s *Sim) runSummary(x *exchange) ([]byte, *apiError) {
 		}
 		totalRuns++
 		switch r.status {
-		case StatusFailed, StatusCompletedWithErrors:
+		case events.StatusFailed, events.StatusCompletedWithErrors:
 			failedRuns++
-		case StatusCompleted:
+		case events.StatusCompleted:
 			successfulRuns++
 		}
 		failedTasks += r.failedTasks
@@ -90,9 +92,9 @@ func (s *Sim) resultSummary(x *exchange) ([]byte, *apiError) {
 	for _, r := range wf.results.byScheduled[lo:hi] {
 		totalUsers++
 		switch r.status {
-		case StatusFailed, StatusCompletedWithErrors:
+		case events.StatusFailed, events.StatusCompletedWithErrors:
 			failedUsers++
-		case StatusCompleted:
+		case events.StatusCompleted:
 			successfulUsers++
 		}
 		failedTasks += r.failedTasks

@@ -3,6 +3,8 @@ package graphsim
 import (
 	"fmt"
 	"hash/fnv"
+
+	"github.com/lcwnotify/lcwnotify/events"
 )
 
 // applyStatus moves r to status at the given time, as the service would: timestamps,
@@ -21,34 +23,36 @@ func (s *Sim) applyStatus(r *resultRec, status string, at stamp, failures []Task
 		}
 	}
 	switch status {
-	case StatusQueued:
+	case events.StatusQueued:
 		r.started, r.completed = 0, 0
 		for _, t := range r.tasks {
-			t.status, t.reason, t.started, t.completed = StatusQueued, "", 0, 0
+			t.status, t.reason, t.started, t.completed = events.StatusQueued, "", 0, 0
 		}
-	case StatusInProgress:
+	case events.StatusInProgress:
 		start()
 		r.completed = 0
-		if t := r.firstTask(func(t *taskResultRec) bool { return t.status == StatusInProgress || t.status == StatusQueued }); t != nil {
-			t.begin(at, StatusInProgress)
+		if t := r.firstTask(func(t *taskResultRec) bool {
+			return t.status == events.StatusInProgress || t.status == events.StatusQueued
+		}); t != nil {
+			t.begin(at, events.StatusInProgress)
 		}
-	case StatusCompleted:
+	case events.StatusCompleted:
 		start()
 		for _, t := range r.tasks {
-			if !isFinal(t.status) {
-				t.finish(at, StatusCompleted, "")
+			if !events.IsFinal(t.status) {
+				t.finish(at, events.StatusCompleted, "")
 			}
 		}
-	case StatusFailed, StatusCompletedWithErrors:
+	case events.StatusFailed, events.StatusCompletedWithErrors:
 		start()
 		if err := r.fail(status, at, failures); err != nil {
 			return err
 		}
-	case StatusCanceled:
+	case events.StatusCanceled:
 		start()
 		for _, t := range r.tasks {
-			if !isFinal(t.status) {
-				t.finish(at, StatusCanceled, "")
+			if !events.IsFinal(t.status) {
+				t.finish(at, events.StatusCanceled, "")
 			}
 		}
 	default: // canceling, quarantined and values newer than this simulator
@@ -56,7 +60,7 @@ func (s *Sim) applyStatus(r *resultRec, status string, at stamp, failures []Task
 		r.completed = 0
 	}
 	r.status = status
-	if isFinal(status) {
+	if events.IsFinal(status) {
 		r.completed = at
 		if r.started > at {
 			r.started = at
@@ -89,10 +93,10 @@ func (r *resultRec) fail(status string, at stamp, failures []TaskFailure) error 
 	}
 	if len(failures) == 0 {
 		t := r.firstTask(func(t *taskResultRec) bool {
-			return !isFinal(t.status) && (status == StatusFailed || t.task.continueOnError)
+			return !events.IsFinal(t.status) && (status == events.StatusFailed || t.task.continueOnError)
 		})
 		if t == nil {
-			t = r.firstTask(func(t *taskResultRec) bool { return !isFinal(t.status) })
+			t = r.firstTask(func(t *taskResultRec) bool { return !events.IsFinal(t.status) })
 		}
 		if t == nil {
 			t = r.tasks[len(r.tasks)-1]
@@ -109,18 +113,18 @@ func (r *resultRec) fail(status string, at stamp, failures []TaskFailure) error 
 		if reason == "" {
 			reason = defaultReason(t.task)
 		}
-		t.finish(at, StatusFailed, reason)
+		t.finish(at, events.StatusFailed, reason)
 		firstSeq = min(firstSeq, t.task.seq)
 	}
 	for _, t := range r.tasks {
-		if isFinal(t.status) {
+		if events.IsFinal(t.status) {
 			continue
 		}
-		if status == StatusFailed && t.task.seq > firstSeq {
-			t.status, t.completed = StatusCanceled, at
+		if status == events.StatusFailed && t.task.seq > firstSeq {
+			t.status, t.completed = events.StatusCanceled, at
 			continue
 		}
-		t.finish(at, StatusCompleted, "")
+		t.finish(at, events.StatusCompleted, "")
 	}
 	return nil
 }
@@ -155,9 +159,9 @@ func (r *resultRec) recount() {
 	r.totalTasks, r.failedTasks, r.unprocessed = len(r.tasks), 0, 0
 	for _, t := range r.tasks {
 		switch t.status {
-		case StatusFailed:
+		case events.StatusFailed:
 			r.failedTasks++
-		case StatusCompleted, StatusCompletedWithErrors:
+		case events.StatusCompleted, events.StatusCompletedWithErrors:
 		default:
 			r.unprocessed++
 		}
@@ -176,19 +180,19 @@ func (run *runRec) recompute() {
 		run.totalTasks += r.totalTasks
 		run.unprocessedTasks += r.unprocessed
 		switch r.status {
-		case StatusCompleted:
+		case events.StatusCompleted:
 			run.successUsers++
-		case StatusFailed:
+		case events.StatusFailed:
 			run.failedUsers++
 			failed++
-		case StatusCompletedWithErrors:
+		case events.StatusCompletedWithErrors:
 			run.failedUsers++
-		case StatusCanceled:
+		case events.StatusCanceled:
 			canceled++
-		case StatusQueued:
+		case events.StatusQueued:
 			queued++
 		}
-		if isFinal(r.status) {
+		if events.IsFinal(r.status) {
 			final++
 		}
 		if r.started != 0 && (started == 0 || r.started < started) {
@@ -200,17 +204,17 @@ func (run *runRec) recompute() {
 	run.started, run.completed = started, 0
 	switch {
 	case n == 0 || queued == n:
-		run.status = StatusQueued
+		run.status = events.StatusQueued
 	case final < n:
-		run.status = StatusInProgress
+		run.status = events.StatusInProgress
 	case canceled == n:
-		run.status = StatusCanceled
+		run.status = events.StatusCanceled
 	case failed == n:
-		run.status = StatusFailed
+		run.status = events.StatusFailed
 	case run.failedUsers > 0:
-		run.status = StatusCompletedWithErrors
+		run.status = events.StatusCompletedWithErrors
 	default:
-		run.status = StatusCompleted
+		run.status = events.StatusCompleted
 	}
 	if n > 0 && final == n {
 		run.completed = completed
@@ -246,11 +250,11 @@ func (r *resultRec) deriveTasks() []*taskResultRec {
 		tr.started, tr.completed = from-from%100, to-to%100
 		switch {
 		case int(r.histFailed) == i:
-			tr.status, tr.reason = StatusFailed, failureReasons[r.histReason]
-		case r.status == StatusCanceled || (r.status == StatusFailed && r.histFailed >= 0 && i > int(r.histFailed)):
-			tr.status, tr.started = StatusCanceled, 0
+			tr.status, tr.reason = events.StatusFailed, failureReasons[r.histReason]
+		case r.status == events.StatusCanceled || (r.status == events.StatusFailed && r.histFailed >= 0 && i > int(r.histFailed)):
+			tr.status, tr.started = events.StatusCanceled, 0
 		default:
-			tr.status = StatusCompleted
+			tr.status = events.StatusCompleted
 		}
 		out[i] = tr
 	}

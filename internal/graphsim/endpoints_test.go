@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 func TestResultShapeMatchesGraph(t *testing.T) {
@@ -59,12 +60,12 @@ func newTenant(t *testing.T, f *fixture) tenant {
 	wf := f.sim.AddWorkflow(graphsim.Workflow{DisplayName: "Onboard new hires", Category: graphsim.CategoryJoiner})
 	run := f.sim.StartRun(wf.ID, users[0].ID, users[1].ID, users[2].ID)
 	f.clock.Advance(time.Minute)
-	f.sim.SetResultStatus(run.Results[0], graphsim.StatusInProgress)
+	f.sim.SetResultStatus(run.Results[0], events.StatusInProgress)
 	f.clock.Advance(time.Minute)
-	f.sim.SetResultStatus(run.Results[1], graphsim.StatusFailed,
+	f.sim.SetResultStatus(run.Results[1], events.StatusFailed,
 		graphsim.TaskFailure{Task: "Generate Temporary Access Pass and send via email to user's manager", Reason: graphsim.ReasonManagerNotSet})
 	f.clock.Advance(time.Minute)
-	f.sim.SetResultStatus(run.Results[2], graphsim.StatusCompleted)
+	f.sim.SetResultStatus(run.Results[2], events.StatusCompleted)
 	return tenant{wf: wf, run: run, users: users}
 }
 
@@ -155,7 +156,7 @@ func TestRunFollowsItsResults(t *testing.T) {
 	}
 
 	f.clock.Advance(5 * time.Minute)
-	f.sim.SetResultStatus(tn.run.Results[0], graphsim.StatusCompletedWithErrors)
+	f.sim.SetResultStatus(tn.run.Results[0], events.StatusCompletedWithErrors)
 	after := f.get(t, runURL)
 	if got, want := after.body["lastUpdatedDateTime"], ts(f.clock.Now()); got != want {
 		t.Errorf("lastUpdatedDateTime = %v, want %v (the time of the last result change)", got, want)

@@ -9,7 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 func TestPagingFollowsNextLinkUntilAbsent(t *testing.T) {
@@ -115,7 +116,7 @@ func TestPagingNeitherRepeatsNorSkipsWhileResultsChange(t *testing.T) {
 	// Between pages, results change status and a new run appears.
 	f.clock.Advance(time.Minute)
 	for _, id := range run.Results {
-		f.sim.SetResultStatus(id, graphsim.StatusInProgress)
+		f.sim.SetResultStatus(id, events.StatusInProgress)
 	}
 	more := f.sim.AddUsers(1)
 	f.sim.StartRun(wf.ID, more[0].ID)
@@ -175,7 +176,7 @@ func TestReportWindows(t *testing.T) {
 	users := f.sim.AddUsers(3)
 	now := f.clock.Now()
 	old := f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-10 * 24 * time.Hour), Users: []string{users[0].ID}})
-	f.sim.UpdateResult(old.Results[0], graphsim.ResultUpdate{Status: graphsim.StatusCompleted, At: now.Add(-10*24*time.Hour + time.Minute)})
+	f.sim.UpdateResult(old.Results[0], graphsim.ResultUpdate{Status: events.StatusCompleted, At: now.Add(-10*24*time.Hour + time.Minute)})
 	ancient := f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-31 * 24 * time.Hour), Users: []string{users[1].ID}})
 	recent := f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-time.Hour), Users: []string{users[2].ID}})
 
@@ -255,7 +256,7 @@ func TestPagingKeepsItsReadingPlanWhenTheDataShifts(t *testing.T) {
 	recent := f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-10 * time.Minute),
 		Users: []string{users[0].ID, users[1].ID, users[2].ID}})
 	// Finished results in the same range make the active set the cheaper read.
-	f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-20 * time.Minute), Status: graphsim.StatusCompleted,
+	f.sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-20 * time.Minute), Status: events.StatusCompleted,
 		Users: []string{users[13].ID, users[14].ID, users[15].ID, users[16].ID}})
 	notFinal := "processingStatus ne 'completed' and processingStatus ne 'completedWithErrors' and " +
 		"processingStatus ne 'failed' and processingStatus ne 'canceled' and scheduledDateTime ge " + ts(now.Add(-time.Hour))

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/lcwnotify/lcwnotify/cmd/internal/natsembed"
+	"github.com/lcwnotify/lcwnotify/internal/natsembed"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

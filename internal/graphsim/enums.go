@@ -3,21 +3,8 @@ package graphsim
 import (
 	"slices"
 	"strings"
-)
 
-// Processing statuses (lifecycleWorkflowProcessingStatus). Members after
-// StatusUnknownFutureValue are evolvable: Graph returns them only to requests that
-// send "Prefer: include-unknown-enum-members".
-const (
-	StatusQueued              = "queued"
-	StatusInProgress          = "inProgress"
-	StatusCompleted           = "completed"
-	StatusCompletedWithErrors = "completedWithErrors"
-	StatusCanceled            = "canceled"
-	StatusFailed              = "failed"
-	StatusUnknownFutureValue  = "unknownFutureValue"
-	StatusCanceling           = "canceling"
-	StatusQuarantined         = "quarantined"
+	"github.com/lcwnotify/lcwnotify/events"
 )
 
 // Workflow execution types (workflowExecutionType). ExecutionActivatedWithScope and
@@ -63,8 +50,8 @@ func newEnum(name string, flags bool, members ...string) *enumType {
 
 var (
 	statusEnum = newEnum("microsoft.graph.identityGovernance.lifecycleWorkflowProcessingStatus", false,
-		StatusQueued, StatusInProgress, StatusCompleted, StatusCompletedWithErrors, StatusCanceled, StatusFailed,
-		StatusUnknownFutureValue, StatusCanceling, StatusQuarantined)
+		events.StatusQueued, events.StatusInProgress, events.StatusCompleted, events.StatusCompletedWithErrors, events.StatusCanceled, events.StatusFailed,
+		events.StatusUnknownFutureValue, events.StatusCanceling, events.StatusQuarantined)
 	executionEnum = newEnum("microsoft.graph.identityGovernance.workflowExecutionType", false,
 		ExecutionScheduled, ExecutionOnDemand, "unknownFutureValue", ExecutionActivatedWithScope, ExecutionPreview)
 	categoryEnum = newEnum("microsoft.graph.identityGovernance.lifecycleWorkflowCategory", false,
@@ -125,14 +112,4 @@ func (e *enumType) render(v string, includeUnknown bool) string {
 		out = append(out, "unknownFutureValue")
 	}
 	return strings.Join(out, ",")
-}
-
-// isFinal reports whether a processing status is one after which a result no longer
-// changes.
-func isFinal(status string) bool {
-	switch status {
-	case StatusCompleted, StatusCompletedWithErrors, StatusFailed, StatusCanceled:
-		return true
-	}
-	return false
 }

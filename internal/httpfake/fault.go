@@ -1,6 +1,10 @@
-package notifytest
+// Package httpfake scripts the failures that fake HTTP services in tests inject: the next
+// n requests, or every request for a while, answered with a status, an error, or no answer
+// at all.
+package httpfake
 
 import (
+	"net/http"
 	"sync"
 	"time"
 )
@@ -23,16 +27,16 @@ type Fault struct {
 	Accepted bool
 }
 
-// faults is a script of faults: the next n requests, or every request until a time.
-type faults struct {
+// Script is a script of faults: the next n requests, or every request until a time.
+type Script struct {
 	mu    sync.Mutex
 	next  []Fault
 	until time.Time
 	fault Fault
 }
 
-// failNext queues f for the next n requests.
-func (fs *faults) failNext(n int, f Fault) {
+// FailNext queues f for the next n requests.
+func (fs *Script) FailNext(n int, f Fault) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for range n {
@@ -40,15 +44,15 @@ func (fs *faults) failNext(n int, f Fault) {
 	}
 }
 
-// failFor applies f to every request for d (d ≤ 0 stops it).
-func (fs *faults) failFor(d time.Duration, f Fault) {
+// FailFor applies f to every request for d (d ≤ 0 stops it).
+func (fs *Script) FailFor(d time.Duration, f Fault) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	fs.until, fs.fault = time.Now().Add(d), f
 }
 
-// take returns the fault for the current request, if any.
-func (fs *faults) take() (Fault, bool) {
+// Take returns the fault for the current request, if any.
+func (fs *Script) Take() (Fault, bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if len(fs.next) > 0 {
@@ -60,4 +64,15 @@ func (fs *faults) take() (Fault, bool) {
 		return fs.fault, true
 	}
 	return Fault{}, false
+}
+
+// DropConnection closes the client's connection without an answer.
+func DropConnection(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }

@@ -1,4 +1,4 @@
-package notifytest
+package slacktest
 
 import (
 	"encoding/json"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
 )
 
 func (s *Slack) count(post bool) {
@@ -86,7 +88,7 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 // violation), or one an injected fault refuses; a 429 fault opens a window as Slack's do.
 // It reports whether it answered, and the fault to answer with once the message is
 // recorded (a lost response, or an accepted post answered with an error).
-func (s *Slack) refuse(w http.ResponseWriter, channel string, webhook bool) (answered bool, after *Fault) {
+func (s *Slack) refuse(w http.ResponseWriter, channel string, webhook bool) (answered bool, after *httpfake.Fault) {
 	f, faulty := s.fault(&s.posts)
 	s.mu.Lock()
 	id, ok := WebhookChannel, true
@@ -120,9 +122,9 @@ func (s *Slack) refuse(w http.ResponseWriter, channel string, webhook bool) (ans
 }
 
 // answerAccepted answers a post the fake recorded with the fault that follows it.
-func answerAccepted(w http.ResponseWriter, f Fault, webhook bool) {
+func answerAccepted(w http.ResponseWriter, f httpfake.Fault, webhook bool) {
 	if !applyFault(w, f, webhook) {
-		dropConnection(w)
+		httpfake.DropConnection(w)
 	}
 }
 
@@ -175,7 +177,7 @@ func (s *Slack) webhook(w http.ResponseWriter, r *http.Request) {
 // admit does what each Web API method of the fake does first: parse the form, apply an
 // injected fault, check the token and, when scopes are named, that the token has one of
 // them. It reports whether the request may go on.
-func (s *Slack) admit(w http.ResponseWriter, r *http.Request, take func() (Fault, bool), anyScope ...string) bool {
+func (s *Slack) admit(w http.ResponseWriter, r *http.Request, take func() (httpfake.Fault, bool), anyScope ...string) bool {
 	s.count(false)
 	if err := r.ParseForm(); err != nil {
 		slackError(w, "invalid_form_data")
@@ -212,7 +214,7 @@ func writePage(w http.ResponseWriter, r *http.Request, key string, items []map[s
 }
 
 func (s *Slack) conversationsHistory(w http.ResponseWriter, r *http.Request) {
-	if !s.admit(w, r, func() (Fault, bool) { return s.fault(&s.history) }, "channels:history", "groups:history") {
+	if !s.admit(w, r, func() (httpfake.Fault, bool) { return s.fault(&s.history) }, "channels:history", "groups:history") {
 		return
 	}
 	id := r.FormValue("channel")
@@ -245,7 +247,7 @@ func (s *Slack) conversationsHistory(w http.ResponseWriter, r *http.Request) {
 // conversationsList lists the channels the fake knows: those named by ChannelID, by a
 // post, or by a route, as a workspace's existing channels.
 func (s *Slack) conversationsList(w http.ResponseWriter, r *http.Request) {
-	if !s.admit(w, r, s.all.take, "channels:read", "groups:read") {
+	if !s.admit(w, r, s.all.Take, "channels:read", "groups:read") {
 		return
 	}
 	s.mu.Lock()
@@ -259,7 +261,7 @@ func (s *Slack) conversationsList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Slack) authTest(w http.ResponseWriter, r *http.Request) {
-	if !s.admit(w, r, s.all.take) {
+	if !s.admit(w, r, s.all.Take) {
 		return
 	}
 	w.Header().Set("X-OAuth-Scopes", s.opts.Scopes)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // clock is a settable clock for Options.Now.

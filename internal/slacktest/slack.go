@@ -1,4 +1,4 @@
-package notifytest
+package slacktest
 
 import (
 	"crypto/rand"
@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
 )
 
 // FakeToken is the bot token a fake Slack accepts unless told otherwise.
@@ -27,8 +29,8 @@ const WebhookChannel = "C0WEBHOOK00"
 // DefaultScopes are the scopes a fake Slack reports for its token.
 const DefaultScopes = "chat:write,channels:history,groups:history,channels:read,groups:read"
 
-// SlackOptions configure a fake Slack.
-type SlackOptions struct {
+// Options configure a fake Slack.
+type Options struct {
 	// Token is the bot token it accepts; empty means FakeToken.
 	Token string
 	// Interval is the per-channel limit: a second message sooner is refused with 429 and
@@ -49,17 +51,17 @@ type SlackOptions struct {
 // every message it accepts.
 type Slack struct {
 	srv         *httptest.Server
-	opts        SlackOptions
+	opts        Options
 	webhookPath string
 
-	all, posts, history faults
+	all, posts, history httpfake.Script
 
 	mu       sync.Mutex
 	msgs     []Message
 	channels map[string]*fakeChannel // by id
 	names    map[string]string       // channel name → id
 	lastTS   int64                   // microseconds
-	stats    SlackStats
+	stats    Stats
 }
 
 type fakeChannel struct {
@@ -68,8 +70,8 @@ type fakeChannel struct {
 	err          string // every post fails with this Slack error
 }
 
-// SlackStats counts what a fake Slack saw.
-type SlackStats struct {
+// Stats counts what a fake Slack saw.
+type Stats struct {
 	Requests int
 	// Posts counts post attempts (chat.postMessage and webhook), accepted or not.
 	Posts int
@@ -100,8 +102,8 @@ type Metadata struct {
 	EventPayload map[string]any `json:"event_payload"`
 }
 
-// NewSlack starts a fake Slack on a loopback port. Close it when done.
-func NewSlack(opts SlackOptions) *Slack {
+// New starts a fake Slack on a loopback port. Close it when done.
+func New(opts Options) *Slack {
 	if opts.Token == "" {
 		opts.Token = FakeToken
 	}
@@ -148,7 +150,7 @@ func (s *Slack) Messages() []Message {
 }
 
 // Stats returns the counters.
-func (s *Slack) Stats() SlackStats {
+func (s *Slack) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stats
@@ -172,16 +174,16 @@ func (s *Slack) SetChannelError(channel, code string) {
 }
 
 // FailFor applies f to every request (any method, and the webhook) for d.
-func (s *Slack) FailFor(d time.Duration, f Fault) { s.all.failFor(d, f) }
+func (s *Slack) FailFor(d time.Duration, f httpfake.Fault) { s.all.FailFor(d, f) }
 
 // FailNextPosts applies f to the next n posts (chat.postMessage or webhook).
-func (s *Slack) FailNextPosts(n int, f Fault) { s.posts.failNext(n, f) }
+func (s *Slack) FailNextPosts(n int, f httpfake.Fault) { s.posts.FailNext(n, f) }
 
 // FailPostsFor applies f to every post for d.
-func (s *Slack) FailPostsFor(d time.Duration, f Fault) { s.posts.failFor(d, f) }
+func (s *Slack) FailPostsFor(d time.Duration, f httpfake.Fault) { s.posts.FailFor(d, f) }
 
 // FailNextHistory applies f to the next n conversations.history calls.
-func (s *Slack) FailNextHistory(n int, f Fault) { s.history.failNext(n, f) }
+func (s *Slack) FailNextHistory(n int, f httpfake.Fault) { s.history.FailNext(n, f) }
 
 // resolve returns the id of a channel given by id or name. s.mu must be held.
 func (s *Slack) resolve(ch string) (string, bool) {
@@ -218,11 +220,11 @@ func (s *Slack) channel(id string) *fakeChannel {
 }
 
 // fault returns the injected fault for a request, if any.
-func (s *Slack) fault(specific *faults) (Fault, bool) {
-	if f, ok := s.all.take(); ok {
+func (s *Slack) fault(specific *httpfake.Script) (httpfake.Fault, bool) {
+	if f, ok := s.all.Take(); ok {
 		return f, true
 	}
-	return specific.take()
+	return specific.Take()
 }
 
 // pace applies the channel's rate limit to a post arriving now. It returns the
@@ -367,7 +369,7 @@ func slackError(w http.ResponseWriter, code string) {
 
 // applyFault answers with f unless it is a lost response, which the caller handles after
 // serving the request. It reports whether it answered.
-func applyFault(w http.ResponseWriter, f Fault, webhook bool) bool {
+func applyFault(w http.ResponseWriter, f httpfake.Fault, webhook bool) bool {
 	if f.LoseResponse {
 		return false
 	}
@@ -390,17 +392,6 @@ func applyFault(w http.ResponseWriter, f Fault, webhook bool) bool {
 		_, _ = w.Write([]byte(f.Error))
 	}
 	return true
-}
-
-// dropConnection closes the client's connection without an answer.
-func dropConnection(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	panic(http.ErrAbortHandler)
 }
 
 func bearer(r *http.Request) string {

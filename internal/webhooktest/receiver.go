@@ -1,4 +1,6 @@
-package notifytest
+// Package webhooktest is a webhook receiver for tests: it verifies Standard Webhooks
+// signatures, records every delivery and can be told to fail.
+package webhooktest
 
 import (
 	"io"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
 	"github.com/lcwnotify/lcwnotify/notify/webhook"
 )
 
@@ -17,7 +20,7 @@ import (
 type Receiver struct {
 	srv    *httptest.Server
 	secret string
-	faults faults
+	faults httpfake.Script
 
 	mu         sync.Mutex
 	deliveries []Delivery
@@ -54,10 +57,10 @@ func (r *Receiver) URL() string { return r.srv.URL + "/hooks/lcw?token=" + URLTo
 const URLToken = "rcv-4f1c2b9a7e"
 
 // FailNext answers the next n deliveries with f (after verifying and recording them).
-func (r *Receiver) FailNext(n int, f Fault) { r.faults.failNext(n, f) }
+func (r *Receiver) FailNext(n int, f httpfake.Fault) { r.faults.FailNext(n, f) }
 
 // FailFor answers every delivery with f for d.
-func (r *Receiver) FailFor(d time.Duration, f Fault) { r.faults.failFor(d, f) }
+func (r *Receiver) FailFor(d time.Duration, f httpfake.Fault) { r.faults.FailFor(d, f) }
 
 // Requests counts every request, refused or processed.
 func (r *Receiver) Requests() int {
@@ -100,7 +103,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	if ev, err := events.Decode(body); err == nil {
 		d.Event = ev
 	}
-	f, faulty := r.faults.take()
+	f, faulty := r.faults.Take()
 	r.mu.Lock()
 	r.requests++
 	if !faulty || f.LoseResponse {
@@ -110,7 +113,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.mu.Unlock()
 	switch {
 	case faulty && f.LoseResponse:
-		dropConnection(w)
+		httpfake.DropConnection(w)
 	case faulty:
 		if f.RetryAfter != "" {
 			w.Header().Set("Retry-After", f.RetryAfter)

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 )
 
 // Serve serves the simulator over plain HTTP on addr, which must be a loopback address
@@ -21,7 +23,7 @@ func (s *Sim) Serve(addr string) (url string, stop func() error, err error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !outbound.IsLoopback(host) {
 		return "", nil, fmt.Errorf("graphsim: serve: %q is not a loopback address", host)
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))

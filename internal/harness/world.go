@@ -12,9 +12,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/lcwnotify/lcwnotify/notify/notifytest"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/internal/slacktest"
+	"github.com/lcwnotify/lcwnotify/internal/webhooktest"
 	"github.com/lcwnotify/lcwnotify/watcher/graph/graphtest"
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
 )
 
 // The identity and secrets a World hands lcwnotify. The secrets are recognisable so that
@@ -42,7 +43,7 @@ type Options struct {
 	// (for a client of the caller's own).
 	Sim graphsim.Options
 	// Slack configures the fake Slack; its Token is always SlackToken.
-	Slack notifytest.SlackOptions
+	Slack slacktest.Options
 	// Webhook starts a webhook receiver and configures LCW_WEBHOOK_URL and
 	// LCW_WEBHOOK_SECRET for it.
 	Webhook bool
@@ -54,8 +55,8 @@ type Options struct {
 type World struct {
 	Authority *graphtest.Authority
 	Sim       *graphsim.Sim
-	Slack     *notifytest.Slack
-	Webhook   *notifytest.Receiver // nil unless Options.Webhook
+	Slack     *slacktest.Slack
+	Webhook   *webhooktest.Receiver // nil unless Options.Webhook
 	// CertFile is the PEM file lcwnotify trusts (SSL_CERT_FILE).
 	CertFile string
 
@@ -84,10 +85,10 @@ func NewWorld(o Options) (*World, error) {
 	w.graph.EnableHTTP2 = true
 	w.graph.StartTLS()
 	o.Slack.Token = SlackToken
-	w.Slack = notifytest.NewSlack(o.Slack)
+	w.Slack = slacktest.New(o.Slack)
 	w.Slack.ChannelID(DefaultChannel) // the workspace has the channel before lcwnotify starts
 	if o.Webhook {
-		w.Webhook = notifytest.NewReceiver(WebhookSecret)
+		w.Webhook = webhooktest.NewReceiver(WebhookSecret)
 	}
 
 	certs := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.graph.Certificate().Raw})
@@ -158,7 +159,7 @@ func (w *World) Env() map[string]string {
 func (w *World) Secrets() []string {
 	s := []string{ClientSecret, SlackToken, WebhookSecret, strings.TrimPrefix(WebhookSecret, "whsec_")}
 	if w.Webhook != nil {
-		s = append(s, notifytest.URLToken)
+		s = append(s, webhooktest.URLToken)
 	}
 	for _, tok := range w.Authority.Tokens() {
 		s = append(s, tok)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lcwnotify/lcwnotify/events"
 )
 
 // HistoryOptions describe bulk history: finished runs spread evenly over the last Days
@@ -144,7 +146,7 @@ func (s *Sim) historyResult(run *runRec, id, userID string, tasks []*taskRec, o 
 	started := run.scheduled + stamp(time.Second+time.Duration(s.rng.Int64N(int64(2*time.Minute))))
 	completed := started + stamp(20*time.Second+time.Duration(s.rng.Int64N(int64(15*time.Minute))))
 	r := &resultRec{id: id, wf: run.wf, run: run, userID: userID, version: run.wf.version,
-		status: StatusCompleted, execType: run.execType, scheduled: run.scheduled,
+		status: events.StatusCompleted, execType: run.execType, scheduled: run.scheduled,
 		started: started - started%100, completed: completed - completed%100,
 		totalTasks: len(tasks), histFailed: -1}
 	p := s.rng.Float64()
@@ -153,17 +155,17 @@ func (s *Sim) historyResult(run *runRec, id, userID string, tasks []*taskRec, o 
 	}
 	switch {
 	case p < o.FailedRate:
-		r.status = StatusFailed
+		r.status = events.StatusFailed
 		i := s.pickTask(tasks, false)
 		r.histFailed, r.histReason = int8(i), reasonIndex(defaultReason(tasks[i]))
 		r.failedTasks, r.unprocessed = 1, len(tasks)-1-i
 	case p < o.FailedRate+o.ErrorsRate:
-		r.status = StatusCompletedWithErrors
+		r.status = events.StatusCompletedWithErrors
 		i := s.pickTask(tasks, true)
 		r.histFailed, r.histReason = int8(i), reasonIndex(defaultReason(tasks[i]))
 		r.failedTasks = 1
 	case p < o.FailedRate+o.ErrorsRate+o.CanceledRate:
-		r.status = StatusCanceled
+		r.status = events.StatusCanceled
 		r.unprocessed = len(tasks)
 	}
 	return r

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/cmd/internal/natsembed"
+	"github.com/lcwnotify/lcwnotify/internal/natsembed"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )

@@ -3,6 +3,8 @@ package graphsim
 import (
 	"fmt"
 	"math"
+
+	"github.com/lcwnotify/lcwnotify/events"
 )
 
 // cond is one comparison bound to a property.
@@ -212,7 +214,7 @@ func (f *filter[T]) onlyActive() bool {
 		return false
 	}
 	for m, ok := range f.statuses {
-		if ok && isFinal(m) {
+		if ok && events.IsFinal(m) {
 			return false
 		}
 	}

@@ -3,6 +3,8 @@ package graphsim
 import (
 	"cmp"
 	"slices"
+
+	"github.com/lcwnotify/lcwnotify/events"
 )
 
 // The records below are the simulator's state. They are guarded by Sim.mu and never
@@ -162,7 +164,7 @@ func (x *resultIndex) add(r *resultRec) {
 
 // track keeps active in step with r's status.
 func (x *resultIndex) track(r *resultRec) {
-	if isFinal(r.status) {
+	if events.IsFinal(r.status) {
 		delete(x.active, r)
 		return
 	}

@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/watcher/graphsim"
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
 // Run with:
 //
-//	go test -run '^$' -bench . -benchtime 2s ./watcher/graphsim/
+//	go test -run '^$' -bench . -benchtime 2s ./internal/graphsim/
 //
 // Results and the machine they were measured on: docs/benchmarks/graphsim.md.
 
@@ -85,9 +86,9 @@ func tenantWith(b *testing.B, n int) *benchTenant {
 	}
 	run := sim.StartRunWith(wf.ID, graphsim.RunSpec{ScheduledAt: now.Add(-8 * time.Minute), Users: ids})
 	for i, id := range run.Results {
-		sim.UpdateResult(id, graphsim.ResultUpdate{Status: graphsim.StatusInProgress, At: now.Add(-7 * time.Minute)})
+		sim.UpdateResult(id, graphsim.ResultUpdate{Status: events.StatusInProgress, At: now.Add(-7 * time.Minute)})
 		if i < 5 {
-			sim.UpdateResult(id, graphsim.ResultUpdate{Status: graphsim.StatusCompleted, At: now.Add(-time.Duration(5-i) * time.Minute)})
+			sim.UpdateResult(id, graphsim.ResultUpdate{Status: events.StatusCompleted, At: now.Add(-time.Duration(5-i) * time.Minute)})
 		}
 	}
 	srv := httptest.NewServer(sim)
