@@ -54,7 +54,7 @@ func startService(ctx context.Context, cfg *config, log *slog.Logger, o serviceO
 		httpDone: make(chan error, 1),
 	}
 	if o.serveHTTP {
-		hs, err := listenHTTP(cfg.HTTPAddr, httpHandler(s.reg, s.ready, log), log)
+		hs, err := listenHTTP(cfg.httpAddr(), httpHandler(s.reg, s.ready, log), log)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +96,7 @@ func startService(ctx context.Context, cfg *config, log *slog.Logger, o serviceO
 // streamOptions describe the stream exactly as the watcher and the dispatchers ensure
 // it, so that no two of them fight over its configuration.
 func (s *service) streamOptions() events.StreamOptions {
-	return events.StreamOptions{Name: s.cfg.Events.Stream, Prefix: s.cfg.Events.Prefix, Replicas: s.cfg.Events.Replicas}
+	return events.StreamOptions{Name: string(s.cfg.Stream), Prefix: string(s.cfg.SubjectPrefix), Replicas: s.cfg.StreamReplicas}
 }
 
 // add registers a part and its readiness check.

@@ -12,7 +12,7 @@ import (
 
 func testService(timeout time.Duration) *service {
 	return &service{
-		cfg:   &config{ShutdownTimeout: timeout},
+		cfg:   &config{Operations: Operations{ShutdownTimeout: timeout}},
 		log:   slog.New(slog.DiscardHandler),
 		ready: newReadiness(),
 	}
@@ -78,7 +78,7 @@ func TestServiceRun(t *testing.T) {
 func TestLogsWriteDurationsForPeople(t *testing.T) {
 	for _, format := range []string{"json", "text"} {
 		var b strings.Builder
-		log := newLogger(&b, &config{LogLevel: slog.LevelInfo, LogFormat: format}, false, func(string) string { return "" })
+		log := newLogger(&b, &config{Operations: Operations{LogLevel: logLevel(slog.LevelInfo), LogFormat: format}}, false, func(string) string { return "" })
 		log.Info("delivery failed; will retry", "retry_in", 1073562121*time.Nanosecond, "tiny", 250*time.Microsecond)
 		for _, want := range []string{"1.074s", "250µs"} {
 			if !strings.Contains(b.String(), want) {

@@ -78,12 +78,12 @@ func describeConfig(cfg *config) string {
 	if cfg.NATS.Embedded() {
 		parts = append(parts, "embedded NATS in "+cfg.NATS.DataDir)
 	} else {
-		parts = append(parts, "NATS "+strings.Join(cfg.NATS.Servers, ","))
+		parts = append(parts, "NATS "+strings.Join(cfg.NatsURL.Servers, ","))
 	}
-	parts = append(parts, fmt.Sprintf("stream %s, subjects %s.result.>", cfg.Events.Stream, cfg.Events.Prefix))
-	parts = append(parts, "poll every "+cfg.Watch.PollInterval.String())
-	if len(cfg.Watch.Workflows) > 0 {
-		parts = append(parts, fmt.Sprintf("%d workflows", len(cfg.Watch.Workflows)))
+	parts = append(parts, fmt.Sprintf("stream %s, subjects %s.result.>", cfg.Stream, cfg.SubjectPrefix))
+	parts = append(parts, "poll every "+cfg.PollInterval.String())
+	if len(cfg.Workflows) > 0 {
+		parts = append(parts, fmt.Sprintf("%d workflows", len(cfg.Workflows)))
 	} else {
 		parts = append(parts, "all workflows")
 	}
@@ -91,20 +91,20 @@ func describeConfig(cfg *config) string {
 }
 
 func (c *checker) checkGraph(ctx context.Context, cfg *config, getenv func(string) string) {
-	cred, err := graph.NewCredential(graph.CredentialOptions{DisableInstanceDiscovery: cfg.Graph.DisableInstanceDiscovery})
+	cred, err := graph.NewCredential(graph.CredentialOptions{DisableInstanceDiscovery: cfg.AzureDisableInstanceDiscovery})
 	if err != nil {
 		c.fail("graph", err, "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or a certificate, workload or managed identity)")
 		return
 	}
 	tctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	tok, err := cred.GetToken(tctx, policy.TokenRequestOptions{Scopes: []string{cfg.Graph.Scope}})
+	tok, err := cred.GetToken(tctx, policy.TokenRequestOptions{Scopes: []string{string(cfg.GraphScope)}})
 	if err != nil {
 		c.fail("token", err, "check AZURE_TENANT_ID, AZURE_CLIENT_ID and the client secret or certificate; for a national cloud set AZURE_AUTHORITY_HOST and LCW_GRAPH_URL")
 		c.skip("graph", "no token")
 		return
 	}
-	c.ok("token", "token for %s, valid until %s", cfg.Graph.Scope, tok.ExpiresOn.UTC().Format(time.RFC3339))
+	c.ok("token", "token for %s, valid until %s", cfg.GraphScope, tok.ExpiresOn.UTC().Format(time.RFC3339))
 	c.checkGraphRead(ctx, cfg, cachedToken{tok}, getenv("AZURE_TENANT_ID"))
 }
 
@@ -118,7 +118,7 @@ func (t cachedToken) GetToken(context.Context, policy.TokenRequestOptions) (azco
 
 func (c *checker) checkGraphRead(ctx context.Context, cfg *config, cred azcore.TokenCredential, tenantID string) {
 	g, err := graph.New(graph.Options{
-		BaseURL: cfg.Graph.URL, Version: cfg.Graph.Version, Scope: cfg.Graph.Scope, Credential: cred,
+		BaseURL: string(cfg.GraphURL), Version: cfg.GraphVersion, Scope: string(cfg.GraphScope), Credential: cred,
 		TenantID: tenantID, MaxRetryTime: 20 * time.Second,
 	})
 	if err != nil {
@@ -136,11 +136,11 @@ func (c *checker) checkGraphRead(ctx context.Context, cfg *config, cred azcore.T
 		c.fail("graph", err, "the token was refused: LCW_GRAPH_URL, LCW_GRAPH_SCOPE and AZURE_AUTHORITY_HOST must name the same cloud")
 		return
 	case err != nil:
-		c.fail("graph", err, "check that "+hostOf(cfg.Graph.URL)+" is reachable (proxy, firewall)")
+		c.fail("graph", err, "check that "+hostOf(string(cfg.GraphURL))+" is reachable (proxy, firewall)")
 		return
 	}
 	var missing []string
-	for _, id := range cfg.Watch.Workflows {
+	for _, id := range cfg.Workflows {
 		if !slices.ContainsFunc(wfs, func(w graph.Workflow) bool { return w.ID == id }) {
 			missing = append(missing, id)
 		}
@@ -150,7 +150,7 @@ func (c *checker) checkGraphRead(ctx context.Context, cfg *config, cred azcore.T
 			"fix the ids (Entra admin center → Identity governance → Lifecycle workflows)")
 		return
 	}
-	c.ok("graph", "listed %d lifecycle workflows at %s/%s", len(wfs), cfg.Graph.URL, cfg.Graph.Version)
+	c.ok("graph", "listed %d lifecycle workflows at %s/%s", len(wfs), cfg.GraphURL, cfg.GraphVersion)
 }
 
 func hostOf(raw string) string {
@@ -188,13 +188,13 @@ func (c *checker) checkNATS(ctx context.Context, cfg *config, log *slog.Logger) 
 		where = nc.nc.ConnectedUrlRedacted()
 	}
 	stream := "not created yet"
-	if s, err := nc.js.Stream(nctx, cfg.Events.Stream); err == nil {
+	if s, err := nc.js.Stream(nctx, string(cfg.Stream)); err == nil {
 		if si, err := s.Info(nctx); err == nil {
 			stream = fmt.Sprintf("%d events, %s", si.State.Msgs, byteCount(si.State.Bytes))
 		}
 	}
 	c.ok("nats", "JetStream at %s: %d streams, %s stored; stream %s: %s",
-		where, info.Streams, byteCount(info.Store), cfg.Events.Stream, stream)
+		where, info.Streams, byteCount(info.Store), cfg.Stream, stream)
 	return nc
 }
 
@@ -219,7 +219,7 @@ func (c *checker) checkDestinations(ctx context.Context, cfg *config, nc *natsCo
 		c.checkSlack(ctx, cfg, nc, log)
 	}
 	if cfg.Webhook.Enabled() {
-		u, _ := url.Parse(cfg.Webhook.URL.Reveal())
+		u, _ := url.Parse(cfg.WebhookURL.Reveal())
 		c.ok("webhook", "events are signed and POSTed to %s://%s/… (not called: a test delivery would be a real notification)", u.Scheme, u.Host)
 	}
 	if cfg.Console {
@@ -241,7 +241,7 @@ func (c *checker) checkSlack(ctx context.Context, cfg *config, nc *natsConn, log
 			return
 		}
 		defer os.RemoveAll(dir)
-		tmp, err := connectNATS(sctx, natsConfig{DataDir: dir}, natsOptions{name: "lcwnotify check", drainTimeout: time.Second}, log)
+		tmp, err := connectNATS(sctx, NATS{DataDir: dir}, natsOptions{name: "lcwnotify check", drainTimeout: time.Second}, log)
 		if err != nil {
 			c.fail("slack", err, "the Slack check needs a temporary NATS server")
 			return
@@ -249,7 +249,7 @@ func (c *checker) checkSlack(ctx context.Context, cfg *config, nc *natsConn, log
 		defer tmp.close(context.Background())
 		nc = tmp
 	}
-	n, err := slack.New(sctx, slackSinkConfig(cfg, nil), nc.js, cfg.Events.Stream, log)
+	n, err := slack.New(sctx, slackSinkConfig(cfg, nil), nc.js, string(cfg.Stream), log)
 	if err != nil {
 		c.fail("slack", err, "fix the Slack settings")
 		return
@@ -258,10 +258,10 @@ func (c *checker) checkSlack(ctx context.Context, cfg *config, nc *natsConn, log
 		c.fail("slack", err, "check LCW_SLACK_TOKEN (the app's bot token) and LCW_SLACK_API_URL")
 		return
 	}
-	if cfg.Slack.Token.IsSet() {
-		c.ok("slack", "bot token accepted by auth.test with the scopes lcwnotify needs; default channel %s", cfg.Slack.Channel)
+	if cfg.SlackToken.IsSet() {
+		c.ok("slack", "bot token accepted by auth.test with the scopes lcwnotify needs; default channel %s", cfg.SlackChannel)
 		return
 	}
-	u, _ := url.Parse(cfg.Slack.WebhookURL.Reveal())
+	u, _ := url.Parse(cfg.SlackWebhookURL.Reveal())
 	c.ok("slack", "incoming webhook at %s://%s/… (not called: a test post would be a real message)", u.Scheme, u.Host)
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"log/slog"
-	"reflect"
+	"net/url"
 	"strings"
 	"time"
 
@@ -14,175 +11,184 @@ import (
 // envPrefix is the prefix of every lcwnotify variable.
 const envPrefix = "lcw"
 
-// Defaults that depend on the command or on other settings, and so are not envconfig
-// defaults (help shows them through the show tag).
+// Defaults worked out at start, which envconfig's default tag cannot give (help shows
+// them through the show tag).
 const (
 	defaultHTTPAddr = ":9090"
-	defaultDataDir  = "./lcwnotify-data"
 	defaultInstance = "lcwnotify"
 )
 
-// config is the validated configuration, in the types the rest of the program uses.
+// config is every setting, one field per LCW_ variable, in the order `lcwnotify help`
+// lists them, typed as the program uses them; settings.go describes the tags. The
+// sections are embedded so that envconfig names each variable after its field alone
+// (GraphURL → LCW_GRAPH_URL; a run of capitals is one word, hence NatsTlsCa and
+// SlackApiURL). A setting is added with one field, and where it depends on another
+// setting, one rule in rules.go.
 type config struct {
-	Graph   graphConfig
-	Watch   watchConfig
-	NATS    natsConfig
-	Events  eventsConfig
-	Slack   slackConfig
-	Webhook webhookConfig
-	// Console prints notifications on stdout.
-	Console bool
-
-	HTTPAddr string
-	// HTTPAddrSet reports that LCW_HTTP_ADDR was given: the demo serves HTTP only then.
-	HTTPAddrSet     bool
-	LogLevel        slog.Level
-	LogFormat       string
-	ShutdownTimeout time.Duration
-	Instance        string
+	Graph
+	Watch
+	NATS
+	Events
+	Slack
+	Webhook
+	Console bool `split_words:"true" group:"Console" default:"false" desc:"true prints notifications on stdout as well (a destination of its own)"`
+	Operations
 }
 
-type graphConfig struct {
-	URL                      string // no trailing slash
-	Version                  string
-	Scope                    string
-	DisableInstanceDiscovery bool
-	AdminCenterURL           string
+// Graph is where and how Microsoft Graph is read.
+type Graph struct {
+	GraphURL                      graphURL   `split_words:"true" group:"Microsoft Graph" default:"https://graph.microsoft.com" desc:"Graph root; national clouds: https://graph.microsoft.us, https://dod-graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn"`
+	GraphVersion                  string     `split_words:"true" default:"v1.0" oneof:"v1.0,beta" desc:"v1.0 or beta"`
+	GraphScope                    graphScope `split_words:"true" show:"<LCW_GRAPH_URL>/.default" desc:"token scope; must end in /.default (application permissions)"`
+	AzureDisableInstanceDiscovery bool       `split_words:"true" default:"false" desc:"true for authority hosts that are not Microsoft's (private clouds, tests)"`
+	AdminCenterURL                httpsURL   `split_words:"true" show:"from LCW_GRAPH_URL" desc:"Entra admin center linked from notifications: https://entra.microsoft.com; https://entra.microsoft.us for graph.microsoft.us and dod-graph.microsoft.us; https://entra.microsoftonline.cn for China"`
 }
 
-type watchConfig struct {
-	PollInterval time.Duration
-	PollOverlap  time.Duration
-	Lookback     time.Duration
-	Workflows    []string // empty: all
+// Watch is what the watcher polls, and how often.
+type Watch struct {
+	PollInterval time.Duration `split_words:"true" group:"Watching" default:"60s" min:"1s" max:"24h" desc:"time between polls"`
+	PollOverlap  time.Duration `split_words:"true" default:"10m" min:"0" max:"24h" desc:"each poll re-reads this much before the last one, for clock skew and late report entries"`
+	Workflows    workflowIDs   `split_words:"true" show:"all" desc:"comma-separated workflow ids to watch"`
+	Lookback     time.Duration `split_words:"true" default:"0s" min:"0" max:"720h" desc:"on the very first start (no saved state), results that reached a final status longer ago than this are recorded silently, not announced"`
+	Instance     instanceName  `split_words:"true" show:"hostname" desc:"this process's name in logs, NATS connection names and the polling lease (informational: replicas sharing a name still cannot both hold the lease)"`
 }
 
-type natsConfig struct {
-	// URL is LCW_NATS_URL as given, comma-separated; it may hold credentials
-	// (nats://user:pass@host), hence a secret. Servers is the same list fit for logs.
-	URL     secret
-	Servers []string
-	Creds   string // file path
-	TLSCA   string
-	TLSCert string
-	TLSKey  string
-
-	DataDir   string
-	Listen    string
-	MaxMemory int64
-	MaxStore  int64
+// NATS is the NATS server lcwnotify uses: an external one, or the embedded one.
+type NATS struct {
+	NatsURL       natsURLs `split_words:"true" group:"NATS" show:"embedded server" desc:"NATS server URL(s), comma-separated (nats://, tls://); empty runs an embedded server"`
+	NatsCreds     string   `split_words:"true" desc:"NATS user credentials file, a user JWT and its seed (external server); read again at every reconnect"`
+	NatsTlsCa     string   `split_words:"true" desc:"CA certificate file (PEM) to verify the NATS server"`
+	NatsTLSCert   string   `split_words:"true" desc:"client certificate file (PEM) for NATS; needs LCW_NATS_TLS_KEY"`
+	NatsTLSKey    string   `split_words:"true" desc:"client key file (PEM) for NATS; needs LCW_NATS_TLS_CERT"`
+	DataDir       string   `split_words:"true" default:"./lcwnotify-data" desc:"embedded server's JetStream store (the demo always uses a temporary one)"`
+	NatsListen    hostPort `split_words:"true" show:"no listener" desc:"host:port where the embedded server also accepts NATS clients, e.g. 127.0.0.1:4222 for nats sub"`
+	NatsMaxMemory byteSize `split_words:"true" default:"64MiB" min:"1MiB" desc:"embedded server's JetStream memory limit: bytes, or with KiB, MiB, GiB"`
+	NatsMaxStore  byteSize `split_words:"true" default:"1GiB" min:"16MiB" desc:"embedded server's JetStream disk limit (events and state)"`
 }
 
 // Embedded reports whether lcwnotify runs its own NATS server.
-func (n natsConfig) Embedded() bool { return !n.URL.IsSet() }
+func (n NATS) Embedded() bool { return !n.NatsURL.IsSet() }
 
-type eventsConfig struct {
-	Stream         string
-	Prefix         string
-	Replicas       int
-	NotifyStatuses []string
+// Events is the stream the watcher publishes to, and what is notified.
+type Events struct {
+	Stream         streamName    `split_words:"true" group:"Events" default:"LCW" desc:"JetStream stream name (KV buckets are named after it)"`
+	SubjectPrefix  subjectPrefix `split_words:"true" default:"lcw" desc:"first subject token(s)"`
+	StreamReplicas int           `split_words:"true" default:"1" min:"1" max:"5" desc:"replicas of the stream and KV buckets: 1, or 3 on a JetStream cluster"`
+	NotifyStatuses statusList    `split_words:"true" default:"failed,completedWithErrors" desc:"statuses that trigger a notification"`
 }
 
-type slackConfig struct {
-	Token      secret
-	Channel    string
-	WebhookURL secret
-	APIURL     string            // with its trailing slash
-	Routes     map[string]string // LCW_SLACK_ROUTES, from slack.ParseRoutes
-	Mention    string
+// Slack is the Slack destination: a bot token and channels, or an incoming webhook.
+type Slack struct {
+	SlackToken      slackBotToken `split_words:"true" group:"Slack" desc:"bot token (xoxb-…); with it, LCW_SLACK_CHANNEL is required"`
+	SlackChannel    slackChannel  `split_words:"true" desc:"default channel id or name"`
+	SlackWebhookURL secretURL     `split_words:"true" desc:"incoming webhook URL (alternative to the token)"`
+	SlackApiURL     httpsURL      `split_words:"true" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
+	SlackRoutes     routeList     `split_words:"true" desc:"key:channel,… where key is a workflow category (joiner, leaver, mover) or a workflow id (needs the token)"`
+	SlackMention    slackMention  `split_words:"true" desc:"added raw to failure messages, e.g. <!subteam^S0123>"`
 }
 
 // Enabled reports whether a Slack destination is configured.
-func (s slackConfig) Enabled() bool { return s.Token.IsSet() || s.WebhookURL.IsSet() }
+func (s Slack) Enabled() bool { return s.SlackToken.IsSet() || s.SlackWebhookURL.IsSet() }
 
-type webhookConfig struct {
-	URL    secret
-	Secret secret
+// Webhook is the generic webhook destination.
+type Webhook struct {
+	WebhookURL    secretURL     `split_words:"true" group:"Webhook" desc:"generic webhook endpoint (Standard Webhooks signing)"`
+	WebhookSecret webhookSecret `split_words:"true" desc:"whsec_… signing secret for LCW_WEBHOOK_URL (required with it)"`
 }
 
 // Enabled reports whether the webhook destination is configured.
-func (w webhookConfig) Enabled() bool { return w.URL.IsSet() }
+func (w Webhook) Enabled() bool { return w.WebhookURL.IsSet() }
 
-// configError lists every bad setting, one line each.
-type configError struct{ problems []string }
+// Operations is how the process serves probes and metrics, logs, and stops.
+type Operations struct {
+	HTTPAddr        hostPort      `split_words:"true" group:"Operations" show:":9090" desc:"/healthz, /readyz, /metrics (demo: only when set)"`
+	LogLevel        logLevel      `split_words:"true" default:"info" desc:"debug, info, warn or error"`
+	LogFormat       string        `split_words:"true" default:"json" oneof:"json,text" desc:"json or text (logs go to stderr)"`
+	ShutdownTimeout time.Duration `split_words:"true" default:"25s" min:"1s" max:"10m" desc:"on SIGINT/SIGTERM, how long deliveries in flight may take to finish"`
+}
 
-func (e *configError) Error() string { return strings.Join(e.problems, "\n") }
+// httpAddr is where the operations server listens: LCW_HTTP_ADDR, or :9090. The demo
+// serves only when LCW_HTTP_ADDR is set.
+func (o Operations) httpAddr() string {
+	if o.HTTPAddr == "" {
+		return defaultHTTPAddr
+	}
+	return string(o.HTTPAddr)
+}
 
-// env is what loadConfig reads besides the LCW_ variables: envconfig reads those from
-// the process environment itself, so getenv must agree with it (os.Getenv in main).
+// env is what loadConfig reads: the environment (os.Getenv in main) and the host name.
 type env struct {
 	getenv   func(string) string
 	hostname func() (string, error)
 }
 
-// loadConfig reads every LCW_ variable with envconfig and validates all of them. A bad
-// configuration is a *configError listing each bad variable.
+// loadConfig reads every LCW_ variable and validates all of them: each on its own, then
+// against each other (rules.go). A bad configuration is a *configError listing each bad
+// variable on one line.
 func loadConfig(e env) (*config, error) {
-	var s settings
-	if err := envconfig.Process(envPrefix, &s); err != nil {
-		// Only string fields: nothing to convert, so this is a programming error.
-		return nil, fmt.Errorf("read settings: %w", err)
+	c := &config{}
+	r, err := readSettings(envPrefix, c, e.getenv)
+	if err != nil {
+		return nil, err
 	}
-	applyDefaults(&s)
-	return parse(&s, e)
+	c.derive(e)
+	v := &validation{config: c, reading: r, getenv: e.getenv}
+	for _, rule := range rules {
+		rule(v)
+	}
+	if err := r.problems.err(r.settings); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// applyDefaults gives an empty variable its default: envconfig lets an empty value
-// override the default, which turns `LCW_POLL_INTERVAL=` (a blank line in an env file,
-// an unset variable in a compose file) into an error or a silent zero.
-func applyDefaults(s *settings) {
-	v := reflect.ValueOf(s).Elem()
-	t := v.Type()
-	for i := range t.NumField() {
-		if f := v.Field(i); f.String() == "" {
-			f.SetString(t.Field(i).Tag.Get("default"))
-		} else {
-			f.SetString(strings.TrimSpace(f.String()))
+// adminCenters maps Graph hosts of the national clouds to their Entra admin center.
+var adminCenters = map[string]string{
+	"graph.microsoft.us":              "https://entra.microsoft.us",
+	"dod-graph.microsoft.us":          "https://entra.microsoft.us",
+	"microsoftgraph.chinacloudapi.cn": "https://entra.microsoftonline.cn",
+}
+
+// derive fills the settings whose default depends on another setting or on the host:
+// the ones help shows with a show tag.
+func (c *config) derive(e env) {
+	if c.GraphScope == "" && c.GraphURL != "" {
+		c.GraphScope = graphScope(c.GraphURL + "/.default")
+	}
+	if c.AdminCenterURL == "" && c.GraphURL != "" {
+		c.AdminCenterURL = "https://entra.microsoft.com"
+		if u, err := url.Parse(string(c.GraphURL)); err == nil && adminCenters[strings.ToLower(u.Hostname())] != "" {
+			c.AdminCenterURL = httpsURL(adminCenters[strings.ToLower(u.Hostname())])
 		}
 	}
+	if c.Instance == "" {
+		c.Instance = instanceName(defaultInstanceName(e.hostname))
+	}
+}
+
+// defaultInstanceName is the host name, made safe for NATS names and KV values.
+func defaultInstanceName(hostname func() (string, error)) string {
+	h, err := hostname()
+	if err != nil || h == "" {
+		return defaultInstance
+	}
+	var b strings.Builder
+	for _, r := range h {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	s := b.String()
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return s
 }
 
 // unknownVariables returns an error naming an LCW_ variable lcwnotify does not know,
 // most likely a typo, or nil.
 func unknownVariables() error {
-	return envconfig.CheckDisallowed(envPrefix, &settings{})
-}
-
-// problems collects what is wrong with each bad variable, in the order found.
-type problems []problem
-
-type problem struct {
-	variable string
-	msgs     []string
-}
-
-// add records a problem with variable. Several problems with one variable share its line.
-func (p *problems) add(variable, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	for i := range *p {
-		if (*p)[i].variable == variable {
-			(*p)[i].msgs = append((*p)[i].msgs, msg)
-			return
-		}
-	}
-	*p = append(*p, problem{variable: variable, msgs: []string{msg}})
-}
-
-// err returns nil or the *configError listing every bad variable, one line each.
-func (p problems) err() error {
-	if len(p) == 0 {
-		return nil
-	}
-	lines := make([]string, len(p))
-	for i, pr := range p {
-		lines[i] = pr.variable + ": " + strings.Join(pr.msgs, "; ")
-	}
-	return &configError{problems: lines}
-}
-
-// asConfigError reports whether err is a bad configuration (exit 2).
-func asConfigError(err error) (*configError, bool) {
-	var ce *configError
-	ok := errors.As(err, &ce)
-	return ce, ok
+	return envconfig.CheckDisallowed(envPrefix, &config{})
 }

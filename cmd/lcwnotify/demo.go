@@ -68,7 +68,7 @@ func demo(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer, 
 	for _, n := range names {
 		expected = append(expected, "notify-"+n)
 	}
-	s, err := startService(ctx, dcfg, log, serviceOptions{command: "demo", serveHTTP: dcfg.HTTPAddrSet, expected: expected})
+	s, err := startService(ctx, dcfg, log, serviceOptions{command: "demo", serveHTTP: dcfg.HTTPAddr != "", expected: expected})
 	if err != nil {
 		return ignoreCancel(ctx, err)
 	}
@@ -134,29 +134,29 @@ func demo(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer, 
 // destination besides any configured one.
 func demoConfig(cfg *config, simURL string, speed float64) (*config, func(), error) {
 	d := *cfg
-	d.Graph.URL = simURL
-	d.Graph.Version = "v1.0"
-	d.Graph.Scope = simURL + "/.default"
-	d.Watch.PollInterval = max(time.Duration(float64(time.Second)/speed), 200*time.Millisecond)
-	d.Watch.Lookback = demoLookback
-	d.Watch.Workflows = nil
-	d.Events.Replicas = 1
+	d.GraphURL = graphURL(simURL)
+	d.GraphVersion = "v1.0"
+	d.GraphScope = graphScope(simURL + "/.default")
+	d.PollInterval = max(time.Duration(float64(time.Second)/speed), 200*time.Millisecond)
+	d.Lookback = demoLookback
+	d.Workflows = nil
+	d.StreamReplicas = 1
 	// The scenario expects a notification for each result ending failed or
 	// completedWithErrors; other statuses would end the demo with a false shortfall.
-	d.Events.NotifyStatuses = []string{events.StatusFailed, events.StatusCompletedWithErrors}
+	d.NotifyStatuses = statusList{events.StatusFailed, events.StatusCompletedWithErrors}
 	d.Console = true
 	dir, err := os.MkdirTemp("", "lcwnotify-demo-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: temporary store: %w", err)
 	}
-	d.NATS = natsConfig{DataDir: dir, Listen: cfg.NATS.Listen, MaxMemory: cfg.NATS.MaxMemory, MaxStore: cfg.NATS.MaxStore}
+	d.NATS = NATS{DataDir: dir, NatsListen: cfg.NatsListen, NatsMaxMemory: cfg.NatsMaxMemory, NatsMaxStore: cfg.NatsMaxStore}
 	return &d, func() { os.RemoveAll(dir) }, nil
 }
 
 func writeDemoIntro(w io.Writer, cfg *config, simURL string, s *service, names []string) {
 	nats := "embedded, store in " + cfg.NATS.DataDir
 	if url := s.nats.ClientURL(); url != "" {
-		nats += fmt.Sprintf("; watch the events with: nats sub -s %s '%s'", url, events.AllResults(cfg.Events.Prefix))
+		nats += fmt.Sprintf("; watch the events with: nats sub -s %s '%s'", url, events.AllResults(string(cfg.SubjectPrefix)))
 	}
 	var b strings.Builder
 	b.WriteString("lcwnotify demo: a simulated Entra tenant plays a scripted scenario for about a minute or less:\n" +

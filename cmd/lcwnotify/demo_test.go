@@ -31,19 +31,19 @@ func TestDemoConfig(t *testing.T) {
 	if _, err := os.Stat(d.NATS.DataDir); err != nil || d.NATS.DataDir == "/data" {
 		t.Errorf("store %s (%v): want a temporary one, never LCW_DATA_DIR's production store", d.NATS.DataDir, err)
 	}
-	if !d.NATS.Embedded() || d.Events.Replicas != 1 {
-		t.Errorf("NATS: embedded %t, %d replicas; want the embedded server and 1", d.NATS.Embedded(), d.Events.Replicas)
+	if !d.NATS.Embedded() || d.StreamReplicas != 1 {
+		t.Errorf("NATS: embedded %t, %d replicas; want the embedded server and 1", d.NATS.Embedded(), d.StreamReplicas)
 	}
-	if d.Graph.URL != "http://127.0.0.1:1234" || d.Watch.Workflows != nil {
-		t.Errorf("Graph %s, workflows %v; want the simulator, every workflow", d.Graph.URL, d.Watch.Workflows)
+	if d.GraphURL != "http://127.0.0.1:1234" || d.Workflows != nil {
+		t.Errorf("Graph %s, workflows %v; want the simulator, every workflow", d.GraphURL, d.Workflows)
 	}
-	if want := []string{"failed", "completedWithErrors"}; !slices.Equal(d.Events.NotifyStatuses, want) {
-		t.Errorf("notify statuses %v, want the scenario's %v", d.Events.NotifyStatuses, want)
+	if want := []string{"failed", "completedWithErrors"}; !slices.Equal(d.NotifyStatuses, want) {
+		t.Errorf("notify statuses %v, want the scenario's %v", d.NotifyStatuses, want)
 	}
 	if !d.Console || !d.Slack.Enabled() {
 		t.Errorf("console %t, Slack %t; want the console besides the configured Slack", d.Console, d.Slack.Enabled())
 	}
-	if got := cfg.Events.NotifyStatuses; !slices.Equal(got, []string{"failed"}) {
+	if got := cfg.NotifyStatuses; !slices.Equal(got, []string{"failed"}) {
 		t.Errorf("demoConfig changed the configuration it was given: notify statuses %v", got)
 	}
 }

@@ -5,9 +5,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"text/template"
-
-	"github.com/kelseyhightower/envconfig"
 )
 
 // command is one of lcwnotify's commands, as help describes it.
@@ -52,23 +49,66 @@ func findCommand(name string) (command, bool) {
 	return command{}, false
 }
 
-// settingsTable renders every setting through envconfig's own view of the settings
-// struct, so the table cannot drift from what is read. Values are never shown, only
-// defaults: a secret's value cannot reach help.
-const settingsTable = `{{range .}}{{with .Tags.Get "group"}}
-{{.}}
-{{end}}  {{.Key}}	{{with .Tags.Get "default"}}{{.}}{{else}}{{.Tags.Get "show"}}{{end}}	{{.Tags.Get "desc"}}{{if .Tags.Get "secret"}} (secret){{end}}
-{{end}}`
+// helpRow is one setting as help and the README's table show it.
+type helpRow struct {
+	group   string // the section this setting starts, or ""
+	key     string
+	def     string // the default, or what help says in its place
+	meaning string
+}
 
-// writeSettings prints the settings table.
+// helpRows lists every setting from the settings struct itself, so that help cannot
+// drift from what is read: bounds, (required) and (secret) come from the tags and types
+// that enforce them. Values are never shown, only defaults: a secret's value cannot reach
+// help.
+func helpRows() ([]helpRow, error) {
+	settings, err := settingsOf(envPrefix, &config{})
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]helpRow, len(settings))
+	for i, s := range settings {
+		def := s.tags.Get("default")
+		if def == "" {
+			def = s.tags.Get("show")
+		}
+		rows[i] = helpRow{group: s.tags.Get("group"), key: s.key, def: def, meaning: s.tags.Get("desc") + notes(s)}
+	}
+	return rows, nil
+}
+
+// notes says what the tags and the type enforce: bounds, required, secret.
+func notes(s setting) string {
+	var b strings.Builder
+	switch lo, hi := s.tags.Get("min"), s.tags.Get("max"); {
+	case lo != "" && hi != "":
+		fmt.Fprintf(&b, " (%s to %s)", lo, hi)
+	case lo != "":
+		fmt.Fprintf(&b, " (at least %s)", lo)
+	case hi != "":
+		fmt.Fprintf(&b, " (at most %s)", hi)
+	}
+	if s.required() {
+		b.WriteString(" (required)")
+	}
+	if s.secret() {
+		b.WriteString(" (secret)")
+	}
+	return b.String()
+}
+
+// writeSettings prints the settings table, by section.
 func writeSettings(w io.Writer) error {
-	tmpl, err := template.New("settings").Parse(settingsTable)
+	rows, err := helpRows()
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if err := envconfig.Usaget(envPrefix, &settings{}, tw, tmpl); err != nil {
-		return err
+	for _, r := range rows {
+		if r.group != "" {
+			fmt.Fprintf(tw, "\n%s\n", r.group)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", r.key, r.def, r.meaning)
 	}
 	return tw.Flush()
 }

@@ -24,7 +24,7 @@ type natsConn struct {
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	srv    *natsembed.Server // nil when external
-	url    secret            // LCW_NATS_URL, to keep it out of reported errors
+	url    natsURLs          // LCW_NATS_URL, to keep it out of reported errors
 	closed chan struct{}     // closed when nc is closed (drained)
 	log    *slog.Logger
 }
@@ -42,8 +42,8 @@ type natsOptions struct {
 // connectNATS starts the embedded server (cfg.Embedded) or connects to the configured
 // servers. An external server that is down does not fail the start: the connection
 // keeps retrying with backoff, forever, and readiness reports it.
-func connectNATS(ctx context.Context, cfg natsConfig, o natsOptions, log *slog.Logger) (*natsConn, error) {
-	c := &natsConn{url: cfg.URL, closed: make(chan struct{}), log: log.With("component", "nats")}
+func connectNATS(ctx context.Context, cfg NATS, o natsOptions, log *slog.Logger) (*natsConn, error) {
+	c := &natsConn{url: cfg.NatsURL, closed: make(chan struct{}), log: log.With("component", "nats")}
 	opts := []nats.Option{
 		nats.Name(o.name),
 		nats.DrainTimeout(o.drainTimeout),
@@ -70,7 +70,7 @@ func connectNATS(ctx context.Context, cfg natsConfig, o natsOptions, log *slog.L
 
 	if cfg.Embedded() {
 		srv, err := natsembed.Start(ctx, natsembed.Options{
-			Dir: cfg.DataDir, Listen: cfg.Listen, MaxMemory: cfg.MaxMemory, MaxStore: cfg.MaxStore, Logger: log,
+			Dir: cfg.DataDir, Listen: string(cfg.NatsListen), MaxMemory: int64(cfg.NatsMaxMemory), MaxStore: int64(cfg.NatsMaxStore), Logger: log,
 		})
 		if errors.Is(err, natsembed.ErrStoreLocked) {
 			return nil, fmt.Errorf("start the embedded NATS server: %w: run one lcwnotify per LCW_DATA_DIR "+
@@ -82,9 +82,9 @@ func connectNATS(ctx context.Context, cfg natsConfig, o natsOptions, log *slog.L
 		c.srv = srv
 		if url := srv.ClientURL(); url != "" {
 			c.log.Info("embedded NATS server accepts clients", "url", url)
-			if host, _, _ := net.SplitHostPort(cfg.Listen); !outbound.IsLoopback(host) {
+			if host, _, _ := net.SplitHostPort(string(cfg.NatsListen)); !outbound.IsLoopback(host) {
 				c.log.Warn("the embedded NATS server listens beyond this host and has no authentication: "+
-					"anyone who reaches it can read and publish events; bind LCW_NATS_LISTEN to 127.0.0.1", "listen", cfg.Listen)
+					"anyone who reaches it can read and publish events; bind LCW_NATS_LISTEN to 127.0.0.1", "listen", cfg.NatsListen)
 			}
 		}
 		c.nc, err = srv.Connect(opts...)
@@ -111,19 +111,19 @@ func connectNATS(ctx context.Context, cfg natsConfig, o natsOptions, log *slog.L
 				c.log.Info("discovered NATS servers", "servers", len(nc.DiscoveredServers()))
 			}),
 		)
-		if cfg.Creds != "" {
-			opts = append(opts, nats.UserCredentials(cfg.Creds))
+		if cfg.NatsCreds != "" {
+			opts = append(opts, nats.UserCredentials(cfg.NatsCreds))
 		}
-		if cfg.TLSCA != "" {
-			opts = append(opts, nats.RootCAs(cfg.TLSCA))
+		if cfg.NatsTlsCa != "" {
+			opts = append(opts, nats.RootCAs(cfg.NatsTlsCa))
 		}
-		if cfg.TLSCert != "" {
-			opts = append(opts, nats.ClientCert(cfg.TLSCert, cfg.TLSKey))
+		if cfg.NatsTLSCert != "" {
+			opts = append(opts, nats.ClientCert(cfg.NatsTLSCert, cfg.NatsTLSKey))
 		}
-		nc, err := nats.Connect(cfg.URL.Reveal(), opts...)
+		nc, err := nats.Connect(cfg.NatsURL.Reveal(), opts...)
 		if err != nil {
 			// Errors from nats.Connect can quote the URL: name the servers instead.
-			return nil, fmt.Errorf("connect to NATS %v: %w", cfg.Servers, redactNATSError(err, cfg.URL))
+			return nil, fmt.Errorf("connect to NATS %v: %w", cfg.NatsURL.Servers, redactNATSError(err, cfg.NatsURL))
 		}
 		c.nc = nc
 	}
@@ -145,8 +145,8 @@ func reconnectDelay(attempts int) time.Duration {
 }
 
 // redactNATSError hides an error that quotes LCW_NATS_URL, which may hold credentials.
-func redactNATSError(err error, url secret) error {
-	for _, u := range list(url.Reveal()) {
+func redactNATSError(err error, url natsURLs) error {
+	for _, u := range url.entries() {
 		if strings.Contains(err.Error(), u) {
 			return errors.New("connection failed (details withheld: they quote LCW_NATS_URL)")
 		}

@@ -189,11 +189,11 @@ func TestCheckNATSCreds(t *testing.T) {
 			}
 			if nc != nil {
 				// The account's JetStream takes the stream lcwnotify ensures at start.
-				o := events.StreamOptions{Name: cfg.Events.Stream, Prefix: cfg.Events.Prefix}
+				o := events.StreamOptions{Name: string(cfg.Stream), Prefix: string(cfg.SubjectPrefix)}
 				if err := nc.ensureStream(ctx, o); err != nil {
 					t.Fatalf("ensure the stream over the creds connection: %v", err)
 				}
-				if _, err := nc.js.Stream(ctx, cfg.Events.Stream); err != nil {
+				if _, err := nc.js.Stream(ctx, string(cfg.Stream)); err != nil {
 					t.Errorf("stream %s after ensureStream: %v", cfg.Events.Stream, err)
 				}
 				nc.close(ctx)

@@ -15,9 +15,9 @@ import (
 // newGraphClient returns the Graph client for cfg, with tokens from cred.
 func (s *service) newGraphClient(cred azcore.TokenCredential, tenantID string) (*graph.Client, error) {
 	return graph.New(graph.Options{
-		BaseURL:    s.cfg.Graph.URL,
-		Version:    s.cfg.Graph.Version,
-		Scope:      s.cfg.Graph.Scope,
+		BaseURL:    string(s.cfg.GraphURL),
+		Version:    s.cfg.GraphVersion,
+		Scope:      string(s.cfg.GraphScope),
 		Credential: cred,
 		TenantID:   tenantID,
 		Logger:     s.log.With("component", "graph"),
@@ -33,15 +33,15 @@ func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Wat
 		return watcher.New(ctx, watcher.Options{
 			Graph:          g,
 			JS:             s.nats.js,
-			Stream:         s.cfg.Events.Stream,
-			Prefix:         s.cfg.Events.Prefix,
-			Replicas:       s.cfg.Events.Replicas,
-			Workflows:      s.cfg.Watch.Workflows,
-			PollInterval:   s.cfg.Watch.PollInterval,
-			Lookback:       s.cfg.Watch.Lookback,
-			Overlap:        s.cfg.Watch.PollOverlap,
-			NotifyStatuses: s.cfg.Events.NotifyStatuses,
-			Instance:       s.cfg.Instance,
+			Stream:         string(s.cfg.Stream),
+			Prefix:         string(s.cfg.SubjectPrefix),
+			Replicas:       s.cfg.StreamReplicas,
+			Workflows:      s.cfg.Workflows,
+			PollInterval:   s.cfg.PollInterval,
+			Lookback:       s.cfg.Lookback,
+			Overlap:        s.cfg.PollOverlap,
+			NotifyStatuses: s.cfg.NotifyStatuses,
+			Instance:       string(s.cfg.Instance),
 			Logger:         s.log.With("component", "watcher"),
 			Metrics:        metrics,
 		})
@@ -49,7 +49,7 @@ func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Wat
 	if err != nil {
 		return nil, err
 	}
-	interval := s.cfg.Watch.PollInterval
+	interval := s.cfg.PollInterval
 	s.add("watcher", w.Run, func() error { return watcherReady(w, interval, time.Now()) })
 	return w, nil
 }
@@ -81,10 +81,10 @@ func (s *service) addNotifiers(ctx context.Context, dests []destination) error {
 		d, err := retryNATS(ctx, s.nats, "start the "+dest.name+" notifier", func(ctx context.Context) (*notify.Dispatcher, error) {
 			return notify.NewDispatcher(ctx, notify.DispatcherOptions{
 				JS:       s.nats.js,
-				Stream:   s.cfg.Events.Stream,
-				Prefix:   s.cfg.Events.Prefix,
-				Replicas: s.cfg.Events.Replicas,
-				Statuses: s.cfg.Events.NotifyStatuses,
+				Stream:   string(s.cfg.Stream),
+				Prefix:   string(s.cfg.SubjectPrefix),
+				Replicas: s.cfg.StreamReplicas,
+				Statuses: s.cfg.NotifyStatuses,
 				Sink:     dest.sink,
 				// Deliveries in flight finish within the shutdown timeout, leaving a fifth
 				// of it to drain NATS.

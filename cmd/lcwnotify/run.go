@@ -141,7 +141,7 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 // demo prints notifications on stdout and wants stderr quiet: it logs text at warn
 // unless LCW_LOG_LEVEL or LCW_LOG_FORMAT say otherwise.
 func newLogger(w io.Writer, cfg *config, demo bool, getenv func(string) string) *slog.Logger {
-	level, format := cfg.LogLevel, cfg.LogFormat
+	level, format := cfg.LogLevel.Level(), cfg.LogFormat
 	if demo {
 		if strings.TrimSpace(getenv("LCW_LOG_LEVEL")) == "" {
 			level = slog.LevelWarn

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+
+	"github.com/lcwnotify/lcwnotify/notify/webhook"
 )
 
 // redacted is what a set secret prints as, wherever it is printed.
@@ -11,21 +15,42 @@ const redacted = "[redacted]"
 
 // secret holds a credential read from the environment. Every way of printing it (fmt's
 // verbs, slog, JSON, text marshalling) shows "[redacted]", or "" when unset, so a secret
-// can sit in a logged or formatted struct without reaching the output. Reveal is the one
-// way to the value, for the code that authenticates with it.
-type secret struct{ v string }
+// can sit in a logged or formatted struct without reaching the output. The value sits
+// behind a pointer because fmt never follows a pointer to a string: a struct that holds a
+// secret in an unexported field, where fmt cannot call the methods below, prints an
+// address. Reveal is the one way to the value, for the code that authenticates with it.
+//
+// A field of a type that has Reveal is marked (secret) in help, and its value is never
+// quoted in a configuration error.
+type secret struct{ v *string }
 
-func newSecret(v string) secret { return secret{v: v} }
+func newSecret(v string) secret {
+	if v == "" {
+		return secret{}
+	}
+	return secret{v: &v}
+}
+
+// Decode implements envconfig.Decoder.
+func (s *secret) Decode(v string) error {
+	*s = newSecret(v)
+	return nil
+}
 
 // Reveal returns the secret itself.
-func (s secret) Reveal() string { return s.v }
+func (s secret) Reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
 
 // IsSet reports whether a value was given.
-func (s secret) IsSet() bool { return s.v != "" }
+func (s secret) IsSet() bool { return s.v != nil }
 
 // String implements fmt.Stringer.
 func (s secret) String() string {
-	if s.v == "" {
+	if !s.IsSet() {
 		return ""
 	}
 	return redacted
@@ -48,3 +73,40 @@ func (s secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // MarshalText implements encoding.TextMarshaler, which JSON encoders use too.
 func (s secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// secretURL is a secret that is an absolute https URL, or http on a loopback host: an
+// incoming webhook's URL carries its credential in the path.
+type secretURL struct{ secret }
+
+// Decode implements envconfig.Decoder. Its errors never quote the URL.
+func (u *secretURL) Decode(v string) error {
+	if _, err := parseEndpoint(v, "the value"); err != nil {
+		return err
+	}
+	u.secret = newSecret(v)
+	return nil
+}
+
+// slackBotToken is a Slack bot token (xoxb-…) or user token (xoxp-…).
+type slackBotToken struct{ secret }
+
+// Decode implements envconfig.Decoder.
+func (t *slackBotToken) Decode(v string) error {
+	if !(strings.HasPrefix(v, "xoxb-") || strings.HasPrefix(v, "xoxp-")) || strings.ContainsAny(v, " \t\r\n") {
+		return errors.New("does not look like a Slack token: want a bot token xoxb-… (or a user token xoxp-…)")
+	}
+	t.secret = newSecret(v)
+	return nil
+}
+
+// webhookSecret is a Standard Webhooks signing secret, whsec_ and the key in base64.
+type webhookSecret struct{ secret }
+
+// Decode implements envconfig.Decoder. webhook.ParseSecret's errors never quote it.
+func (s *webhookSecret) Decode(v string) error {
+	if _, err := webhook.ParseSecret(v); err != nil {
+		return err
+	}
+	s.secret = newSecret(v)
+	return nil
+}

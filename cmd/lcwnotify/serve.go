@@ -49,7 +49,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, r roles, stdout i
 	defer s.stop()
 
 	if r.watch {
-		cred, err := graph.NewCredential(graph.CredentialOptions{DisableInstanceDiscovery: cfg.Graph.DisableInstanceDiscovery})
+		cred, err := graph.NewCredential(graph.CredentialOptions{DisableInstanceDiscovery: cfg.AzureDisableInstanceDiscovery})
 		if err != nil {
 			return err
 		}
@@ -72,10 +72,10 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, r roles, stdout i
 	}
 	nats := "embedded, store " + cfg.NATS.DataDir
 	if !cfg.NATS.Embedded() {
-		nats = strings.Join(cfg.NATS.Servers, ",")
+		nats = strings.Join(cfg.NatsURL.Servers, ",")
 	}
 	log.Info("lcwnotify started", "command", r.command(), "version", readBuildInfo().Version,
-		"instance", cfg.Instance, "nats", nats, "stream", cfg.Events.Stream, "destinations", destinations(cfg))
+		"instance", cfg.Instance, "nats", nats, "stream", cfg.Stream, "destinations", destinations(cfg))
 	if err := s.run(ctx); err != nil {
 		return err
 	}

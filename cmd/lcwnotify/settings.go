@@ -1,57 +1,290 @@
 package main
 
-// settings is the environment as envconfig reads it, one field per LCW_ variable, in the
-// order `lcwnotify help` lists them. Every field is a string: envconfig stops at the
-// first value it cannot convert, and a bad configuration must be reported whole, one
-// line per bad variable; parse (config.go) converts and validates all of them.
+// Reading a settings struct. envconfig names every variable and converts its value
+// (a Decode method for lcwnotify's own types, its own rules for durations, numbers and
+// booleans); the tags next to each field give its default, bounds, choices and whether it
+// is required; rules.go relates settings to each other. envconfig.Process stops at the
+// first value it cannot convert and takes a variable set to "" as a value, but a bad
+// configuration must be reported whole, one line per bad variable, and an empty variable
+// counts as unset: so readSettings hands envconfig one variable at a time.
 //
-// Tags: split_words derives the variable name (GraphURL → LCW_GRAPH_URL; a run of
-// capitals is one word, hence NatsTlsCa and SlackApiURL). default is envconfig's
-// default; show is what help prints for a default computed at start; desc is the meaning;
-// group starts a section in help; secret marks values that are never printed, logged or
-// echoed in an error. No field has an explicit envconfig tag: those make envconfig also
-// read the unprefixed name.
-type settings struct {
-	GraphURL                      string `split_words:"true" group:"Microsoft Graph" default:"https://graph.microsoft.com" desc:"Graph root; national clouds: https://graph.microsoft.us, https://dod-graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn"`
-	GraphVersion                  string `split_words:"true" default:"v1.0" desc:"v1.0 or beta"`
-	GraphScope                    string `split_words:"true" show:"<LCW_GRAPH_URL>/.default" desc:"token scope; must end in /.default (application permissions)"`
-	AzureDisableInstanceDiscovery string `split_words:"true" default:"false" desc:"true for authority hosts that are not Microsoft's (private clouds, tests)"`
-	AdminCenterURL                string `split_words:"true" show:"from LCW_GRAPH_URL" desc:"Entra admin center linked from notifications: https://entra.microsoft.com; https://entra.microsoft.us for graph.microsoft.us and dod-graph.microsoft.us; https://entra.microsoftonline.cn for China"`
+// Tags, besides envconfig's split_words, default and required:
+//
+//	desc      the meaning, for help
+//	group     starts a section in help
+//	show      what help prints as the default when it is worked out at start
+//	min, max  bounds of a number, duration or size, written as the value is
+//	oneof     the accepted values of a string, comma-separated; matched ignoring case
+//
+// No field has an explicit envconfig tag: those make envconfig also read the unprefixed
+// name, which other programs' variables could collide with.
 
-	PollInterval string `split_words:"true" group:"Watching" default:"60s" desc:"time between polls (1s to 24h)"`
-	PollOverlap  string `split_words:"true" default:"10m" desc:"each poll re-reads this much before the last one, for clock skew and late report entries (0 to 24h)"`
-	Workflows    string `split_words:"true" show:"all" desc:"comma-separated workflow ids to watch"`
-	Lookback     string `split_words:"true" default:"0s" desc:"on the very first start (no saved state), results that reached a final status longer ago than this are recorded silently, not announced (0 to 720h)"`
-	Instance     string `split_words:"true" show:"hostname" desc:"this process's name in logs, NATS connection names and the polling lease (informational: replicas sharing a name still cannot both hold the lease)"`
+import (
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
 
-	NatsURL       string `split_words:"true" group:"NATS" show:"embedded server" desc:"NATS server URL(s), comma-separated (nats://, tls://); empty runs an embedded server"`
-	NatsCreds     string `split_words:"true" desc:"NATS user credentials file, a user JWT and its seed (external server); read again at every reconnect"`
-	NatsTlsCa     string `split_words:"true" desc:"CA certificate file (PEM) to verify the NATS server"`
-	NatsTLSCert   string `split_words:"true" desc:"client certificate file (PEM) for NATS; needs LCW_NATS_TLS_KEY"`
-	NatsTLSKey    string `split_words:"true" desc:"client key file (PEM) for NATS; needs LCW_NATS_TLS_CERT"`
-	DataDir       string `split_words:"true" show:"./lcwnotify-data" desc:"embedded server's JetStream store (the demo always uses a temporary one)"`
-	NatsListen    string `split_words:"true" show:"no listener" desc:"host:port where the embedded server also accepts NATS clients, e.g. 127.0.0.1:4222 for nats sub"`
-	NatsMaxMemory string `split_words:"true" default:"64MiB" desc:"embedded server's JetStream memory limit (bytes, or with KiB, MiB, GiB)"`
-	NatsMaxStore  string `split_words:"true" default:"1GiB" desc:"embedded server's JetStream disk limit (events and state)"`
+	"github.com/kelseyhightower/envconfig"
+)
 
-	Stream         string `split_words:"true" group:"Events" default:"LCW" desc:"JetStream stream name (KV buckets are named after it)"`
-	SubjectPrefix  string `split_words:"true" default:"lcw" desc:"first subject token(s)"`
-	StreamReplicas string `split_words:"true" default:"1" desc:"replicas of the stream and KV buckets: 1, or 3 on a JetStream cluster"`
-	NotifyStatuses string `split_words:"true" default:"failed,completedWithErrors" desc:"statuses that trigger a notification"`
+// setting is one variable of a settings struct.
+type setting struct {
+	key   string        // as envconfig names it: LCW_POLL_INTERVAL
+	field reflect.Value // the field, settable
+	tags  reflect.StructTag
+}
 
-	SlackToken      string `split_words:"true" group:"Slack" secret:"true" desc:"bot token (xoxb-…); with it, LCW_SLACK_CHANNEL is required"`
-	SlackChannel    string `split_words:"true" desc:"default channel id or name"`
-	SlackWebhookURL string `split_words:"true" secret:"true" desc:"incoming webhook URL (alternative to the token)"`
-	SlackApiURL     string `split_words:"true" default:"https://slack.com/api/" desc:"Slack Web API base URL"`
-	SlackRoutes     string `split_words:"true" desc:"key:channel,… where key is a workflow category (joiner, leaver, mover) or a workflow id (needs the token)"`
-	SlackMention    string `split_words:"true" desc:"added raw to failure messages, e.g. <!subteam^S0123>"`
+// settingsOf lists the variables of spec, a pointer to a settings struct, in the order
+// they are declared. The list is envconfig's own: its usage template is handed exactly
+// what Process reads, names and fields included, and envconfig exports no other view.
+func settingsOf(prefix string, spec any) ([]setting, error) {
+	var out []setting
+	tmpl, err := template.New("settings").Funcs(template.FuncMap{
+		"collect": func(key string, f reflect.Value, tags reflect.StructTag) string {
+			out = append(out, setting{key: key, field: f, tags: tags})
+			return ""
+		},
+	}).Parse(`{{range .}}{{collect .Key .Field .Tags}}{{end}}`)
+	if err != nil {
+		return nil, err
+	}
+	if err := envconfig.Usaget(prefix, spec, io.Discard, tmpl); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
-	WebhookURL    string `split_words:"true" group:"Webhook" secret:"true" desc:"generic webhook endpoint (Standard Webhooks signing)"`
-	WebhookSecret string `split_words:"true" secret:"true" desc:"whsec_… signing secret for LCW_WEBHOOK_URL (required with it)"`
-	Console       string `split_words:"true" group:"Console" default:"false" desc:"true prints notifications on stdout as well (a destination of its own)"`
+// revealer is what a secret has: help marks it, and its value is never quoted.
+type revealer interface{ Reveal() string }
 
-	HTTPAddr        string `split_words:"true" group:"Operations" show:":9090" desc:"/healthz, /readyz, /metrics (demo: only when set)"`
-	LogLevel        string `split_words:"true" default:"info" desc:"debug, info, warn or error"`
-	LogFormat       string `split_words:"true" default:"json" desc:"json or text (logs go to stderr)"`
-	ShutdownTimeout string `split_words:"true" default:"25s" desc:"on SIGINT/SIGTERM, how long deliveries in flight may take to finish"`
+func (s setting) secret() bool {
+	t := s.field.Type()
+	return t.Implements(reflect.TypeFor[revealer]()) || reflect.PointerTo(t).Implements(reflect.TypeFor[revealer]())
+}
+
+func (s setting) required() bool {
+	b, _ := strconv.ParseBool(s.tags.Get("required"))
+	return b
+}
+
+// reading is what readSettings found.
+type reading struct {
+	settings []setting
+	given    map[string]bool // every variable: set to a non-empty value, valid or not
+	problems problems
+}
+
+// readSettings fills spec from getenv, one variable at a time, and records a problem for
+// each variable it cannot take. A value is trimmed; an empty one counts as unset, so its
+// default applies. The error is for a settings struct that is itself wrong (a bound that
+// does not convert): a programming error, not a bad configuration.
+func readSettings(prefix string, spec any, getenv func(string) string) (*reading, error) {
+	settings, err := settingsOf(prefix, spec)
+	if err != nil {
+		return nil, err
+	}
+	r := &reading{settings: settings, given: make(map[string]bool, len(settings))}
+	for _, s := range settings {
+		v := strings.TrimSpace(getenv(s.key))
+		r.given[s.key] = v != ""
+		if v == "" {
+			v = s.tags.Get("default")
+		}
+		if v == "" {
+			if s.required() {
+				r.problems.add(s.key, "required: %s", s.tags.Get("desc"))
+			}
+			continue
+		}
+		val, problem, err := s.decode(v)
+		if err != nil {
+			return nil, err
+		}
+		if problem != "" {
+			r.problems.add(s.key, "%s", problem)
+			continue
+		}
+		s.field.Set(val)
+	}
+	return r, nil
+}
+
+// decode converts v for s and checks it against s's bounds and choices. It returns the
+// value, or what is wrong with v (never quoting a secret).
+func (s setting) decode(v string) (val reflect.Value, problem string, err error) {
+	val, err = convert(s.field.Type(), v)
+	if err != nil {
+		problem = conversionProblem(s.field.Type(), v, err)
+		if s.secret() && strings.Contains(problem, v) {
+			problem = "not a valid value (not shown: it is secret)"
+		}
+		return reflect.Value{}, problem, nil
+	}
+	if problem, err = s.checkBounds(val, v); problem != "" || err != nil {
+		return reflect.Value{}, problem, err
+	}
+	if choices := s.tags.Get("oneof"); choices != "" {
+		if val.Kind() != reflect.String {
+			return reflect.Value{}, "", fmt.Errorf("setting %s: oneof on a %s", s.key, val.Type())
+		}
+		list := strings.Split(choices, ",")
+		i := slices.IndexFunc(list, func(c string) bool { return strings.EqualFold(c, v) })
+		if i < 0 {
+			return reflect.Value{}, fmt.Sprintf("%q: use %s", v, orList(list)), nil
+		}
+		val.SetString(list[i])
+	}
+	return val, "", nil
+}
+
+// checkBounds compares val with the min and max tags, converted as the value was.
+func (s setting) checkBounds(val reflect.Value, v string) (problem string, err error) {
+	lo, hi := s.tags.Get("min"), s.tags.Get("max")
+	if lo == "" && hi == "" {
+		return "", nil
+	}
+	if !val.CanInt() {
+		return "", fmt.Errorf("setting %s: bounds on a %s", s.key, val.Type())
+	}
+	bound := func(b string) (int64, error) {
+		bv, err := convert(val.Type(), b)
+		if err != nil {
+			return 0, fmt.Errorf("setting %s: bound %q: %w", s.key, b, err)
+		}
+		return bv.Int(), nil
+	}
+	below, above := false, false
+	if lo != "" {
+		n, err := bound(lo)
+		if err != nil {
+			return "", err
+		}
+		below = val.Int() < n
+	}
+	if hi != "" {
+		n, err := bound(hi)
+		if err != nil {
+			return "", err
+		}
+		above = val.Int() > n
+	}
+	switch {
+	case !below && !above:
+		return "", nil
+	case lo != "" && hi != "":
+		return fmt.Sprintf("%s is out of range: use %s to %s", v, lo, hi), nil
+	case below:
+		return fmt.Sprintf("%s is too small: use at least %s", v, lo), nil
+	}
+	return fmt.Sprintf("%s is too large: use at most %s", v, hi), nil
+}
+
+// noVariable is a name no environment can hold: C strings end at NUL.
+const noVariable = "\x00"
+
+// convert converts v to a value of typ with envconfig's own conversion. envconfig only
+// converts what it reads from the environment or from a default tag, so v is handed to it
+// as the default of a one-field struct whose variable no environment can hold.
+func convert(typ reflect.Type, v string) (reflect.Value, error) {
+	holder := reflect.New(reflect.StructOf([]reflect.StructField{{
+		Name: "V",
+		Type: typ,
+		Tag:  reflect.StructTag(`envconfig:` + strconv.Quote(noVariable) + ` default:` + strconv.Quote(v)),
+	}}))
+	if err := envconfig.Process("", holder.Interface()); err != nil {
+		if pe, ok := errors.AsType[*envconfig.ParseError](err); ok {
+			return reflect.Value{}, pe.Err
+		}
+		return reflect.Value{}, err
+	}
+	return holder.Elem().Field(0), nil
+}
+
+// conversionProblem says what a value that did not convert should be. lcwnotify's own
+// types say it in their Decode error; for envconfig's, it depends on the type.
+func conversionProblem(typ reflect.Type, v string, err error) string {
+	decoder := reflect.TypeFor[envconfig.Decoder]()
+	switch {
+	case typ.Implements(decoder) || reflect.PointerTo(typ).Implements(decoder):
+		return err.Error()
+	case typ == reflect.TypeFor[time.Duration]():
+		return fmt.Sprintf("%q is not a duration: use a number with a unit, such as 90s, 5m or 1h", v)
+	case typ.Kind() == reflect.Bool:
+		return fmt.Sprintf("%q: use true or false", v)
+	case reflect.Zero(typ).CanInt():
+		return fmt.Sprintf("%q is not a whole number", v)
+	case reflect.Zero(typ).CanUint():
+		return fmt.Sprintf("%q is not a whole number of 0 or more", v)
+	case reflect.Zero(typ).CanFloat():
+		return fmt.Sprintf("%q is not a number", v)
+	}
+	return fmt.Sprintf("%q: %v", v, err)
+}
+
+// orList writes "a", "a or b", "a, b or c".
+func orList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}
+
+// problems collects what is wrong with each bad variable. Several problems with one
+// variable share its line.
+type problems struct {
+	vars []string
+	msgs map[string][]string
+}
+
+// add records a problem with variable.
+func (p *problems) add(variable, format string, args ...any) {
+	if p.msgs == nil {
+		p.msgs = make(map[string][]string)
+	}
+	if _, seen := p.msgs[variable]; !seen {
+		p.vars = append(p.vars, variable)
+	}
+	p.msgs[variable] = append(p.msgs[variable], fmt.Sprintf(format, args...))
+}
+
+// has reports whether variable has a problem.
+func (p *problems) has(variable string) bool {
+	_, ok := p.msgs[variable]
+	return ok
+}
+
+// err returns nil or the *configError listing every bad variable, one line each, in
+// the order of settings (the order of help); variables that are not settings first.
+func (p *problems) err(settings []setting) error {
+	if len(p.vars) == 0 {
+		return nil
+	}
+	index := func(v string) int {
+		return slices.IndexFunc(settings, func(s setting) bool { return s.key == v })
+	}
+	vars := slices.Clone(p.vars)
+	slices.SortStableFunc(vars, func(a, b string) int { return index(a) - index(b) })
+	lines := make([]string, len(vars))
+	for i, v := range vars {
+		lines[i] = v + ": " + strings.Join(p.msgs[v], "; ")
+	}
+	return &configError{problems: lines}
+}
+
+// configError lists every bad setting, one line each.
+type configError struct{ problems []string }
+
+func (e *configError) Error() string { return strings.Join(e.problems, "\n") }
+
+// asConfigError reports whether err is a bad configuration (exit 2).
+func asConfigError(err error) (*configError, bool) {
+	var ce *configError
+	ok := errors.As(err, &ce)
+	return ce, ok
 }

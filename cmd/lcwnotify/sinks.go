@@ -26,15 +26,15 @@ func (s *service) newSinks(ctx context.Context, stdout io.Writer) ([]destination
 		switch name {
 		case "slack":
 			sink, err = retryNATS(ctx, s.nats, "open the Slack ledger", func(ctx context.Context) (*slack.Notifier, error) {
-				return slack.New(ctx, slackSinkConfig(s.cfg, s.notifyMetrics()), s.nats.js, s.cfg.Events.Stream, s.log.With("component", "notify"))
+				return slack.New(ctx, slackSinkConfig(s.cfg, s.notifyMetrics()), s.nats.js, string(s.cfg.Stream), s.log.With("component", "notify"))
 			})
 		case "webhook":
 			sink, err = webhook.New(webhook.Config{
-				URL:    s.cfg.Webhook.URL.Reveal(),
-				Secret: s.cfg.Webhook.Secret.Reveal(),
+				URL:    s.cfg.WebhookURL.Reveal(),
+				Secret: s.cfg.WebhookSecret.Reveal(),
 			}, s.log.With("component", "notify"))
 		case "console":
-			sink = console.New(stdout, s.cfg.Graph.AdminCenterURL)
+			sink = console.New(stdout, string(s.cfg.AdminCenterURL))
 		}
 		if err != nil {
 			return nil, err
@@ -48,14 +48,15 @@ func (s *service) newSinks(ctx context.Context, stdout io.Writer) ([]destination
 // m may be nil.
 func slackSinkConfig(cfg *config, m *notify.Metrics) slack.Config {
 	return slack.Config{
-		Token:          cfg.Slack.Token.Reveal(),
-		Channel:        cfg.Slack.Channel,
-		WebhookURL:     cfg.Slack.WebhookURL.Reveal(),
-		APIURL:         cfg.Slack.APIURL,
-		Routes:         cfg.Slack.Routes,
-		Mention:        cfg.Slack.Mention,
-		AdminCenterURL: cfg.Graph.AdminCenterURL,
+		Token:      cfg.SlackToken.Reveal(),
+		Channel:    string(cfg.SlackChannel),
+		WebhookURL: cfg.SlackWebhookURL.Reveal(),
+		// slack-go appends method names to the base: it needs the trailing slash.
+		APIURL:         string(cfg.SlackApiURL) + "/",
+		Routes:         cfg.SlackRoutes,
+		Mention:        string(cfg.SlackMention),
+		AdminCenterURL: string(cfg.AdminCenterURL),
 		Metrics:        m,
-		Replicas:       cfg.Events.Replicas,
+		Replicas:       cfg.StreamReplicas,
 	}
 }

@@ -1,160 +1,232 @@
 package main
 
-// Converters and checks for single values: each records a problem naming the variable
-// and saying what is expected, and never quotes a secret.
+// The types of single settings. Each Decode says what is expected when it refuses a
+// value; the settings reader puts the variable's name in front. envconfig converts
+// durations, numbers and booleans itself; these are the values it has no type for.
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/outbound"
-	"github.com/nats-io/nkeys"
 )
 
-// list splits a comma-separated value, trims each entry, and drops empty and repeated
-// entries: envconfig's own []string keeps " b" and "".
-func list(v string) []string {
-	var out []string
-	for _, f := range strings.Split(v, ",") {
-		if f = strings.TrimSpace(f); f != "" && !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+// byteSize is a number of bytes: 1048576, 64MiB, 64M, 1GiB, 1G (binary multiples, as
+// nats-server reads them).
+type byteSize int64
 
-func duration(p *problems, name, v string, lo, hi time.Duration) time.Duration {
-	d, err := time.ParseDuration(v)
-	switch {
-	case err != nil:
-		p.add(name, "%q is not a duration: use a number with a unit, such as 90s, 5m or 1h", v)
-	case d < lo || d > hi:
-		p.add(name, "%s is out of range: use %s to %s", v, fmtDuration(lo), fmtDuration(hi))
-	}
-	return d
-}
+var sizeUnits = []struct {
+	name string
+	n    int64
+}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
 
-func fmtDuration(d time.Duration) string {
-	if d == 0 {
-		return "0s"
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
-func integer(p *problems, name, v string, lo, hi int) int {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
-		p.add(name, "%q: use a whole number from %d to %d", v, lo, hi)
-	}
-	return n
-}
-
-func boolean(p *problems, name, v string) bool {
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		p.add(name, "%q: use true or false", v)
-	}
-	return b
-}
-
-// byteSize parses 1048576, 64MiB, 64M, 1GiB, 1G (binary multiples, as nats-server does).
-func byteSize(p *problems, name, v string, lo int64) int64 {
+// Decode implements envconfig.Decoder.
+func (b *byteSize) Decode(v string) error {
 	num := strings.TrimRight(v, "KkMmGgTtIiBb")
 	unit := strings.ToLower(v[len(num):])
 	mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
 		"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}[unit]
 	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
 	if err != nil || mult == 0 || n < 0 || n > (1<<62)/mult {
-		p.add(name, "%q is not a size: use bytes or a number with KiB, MiB, GiB or TiB, such as 512MiB", v)
-		return 0
+		return fmt.Errorf("%q is not a size: use bytes or a number with KiB, MiB, GiB or TiB, such as 512MiB", v)
 	}
-	if n*mult < lo {
-		p.add(name, "%s is too small: use at least %d MiB", v, lo>>20)
-	}
-	return n * mult
+	*b = byteSize(n * mult)
+	return nil
 }
 
-// httpsURL parses an absolute URL that must be https, or http on a loopback host (tests,
-// simulators, local proxies). A URL that may hold a credential is never quoted back.
-func httpsURL(p *problems, name, v string, isSecret bool) (*url.URL, bool) {
-	quoted := fmt.Sprintf("%q", v)
-	if isSecret {
-		quoted = "the value"
+// String writes b in the largest unit that divides it, as Decode reads it back.
+func (b byteSize) String() string {
+	for _, u := range sizeUnits {
+		if b != 0 && int64(b)%u.n == 0 {
+			return strconv.FormatInt(int64(b)/u.n, 10) + u.name
+		}
 	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+// hostPort is an address to listen on: host:port or :port.
+type hostPort string
+
+// Decode implements envconfig.Decoder.
+func (h *hostPort) Decode(v string) error {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("%q: want host:port or :port, such as :9090 or 127.0.0.1:9090", v)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: the port must be a number from 0 to 65535", v)
+	}
+	*h = hostPort(v)
+	return nil
+}
+
+// parseEndpoint parses an absolute URL that must be https, or http on a loopback host
+// (tests, simulators, local proxies), and carries no user information. Errors name the
+// value as quoted says: the value itself, or "the value" for a secret.
+func parseEndpoint(v, quoted string) (*url.URL, error) {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		p.add(name, "%s is not an absolute URL: want https://host/…", quoted)
-		return nil, false
+		return nil, fmt.Errorf("%s is not an absolute URL: want https://host/…", quoted)
 	case u.User != nil:
-		p.add(name, "%s carries user information: put credentials in their own settings", quoted)
-		return nil, false
+		return nil, fmt.Errorf("%s carries user information: put credentials in their own settings", quoted)
 	case u.Scheme == "http" && !outbound.IsLoopback(u.Hostname()):
-		p.add(name, "%s must use https (http is accepted for localhost only)", quoted)
-		return nil, false
+		return nil, fmt.Errorf("%s must use https (http is accepted for localhost only)", quoted)
 	}
-	return u, true
+	return u, nil
 }
 
-func secretURL(p *problems, name, v string) {
-	httpsURL(p, name, v, true)
-}
+// httpsURL is an absolute https URL (http on a loopback host), kept without a trailing
+// slash so that paths join onto it with one.
+type httpsURL string
 
-func hostPort(p *problems, name, v string) {
-	_, port, err := net.SplitHostPort(v)
+// Decode implements envconfig.Decoder.
+func (h *httpsURL) Decode(v string) error {
+	u, err := parseEndpoint(v, strconv.Quote(v))
 	if err != nil {
-		p.add(name, "%q: want host:port or :port, such as :9090 or 127.0.0.1:9090", v)
-		return
+		return err
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		p.add(name, "%q: the port must be a number from 0 to 65535", v)
-	}
+	*h = httpsURL(strings.TrimSuffix(u.String(), "/"))
+	return nil
 }
 
-func readableFile(p *problems, name, path string) ([]byte, bool) {
-	b, err := os.ReadFile(path)
+// String implements fmt.Stringer.
+func (h httpsURL) String() string { return string(h) }
+
+// graphURL is a Graph root: scheme and host, such as https://graph.microsoft.com.
+type graphURL string
+
+// Decode implements envconfig.Decoder.
+func (g *graphURL) Decode(v string) error {
+	u, err := parseEndpoint(v, strconv.Quote(v))
 	if err != nil {
-		p.add(name, "cannot read %s: %v", path, errorsCause(err))
-		return nil, false
+		return err
 	}
-	return b, true
+	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: give the root only, such as https://graph.microsoft.com (the version is LCW_GRAPH_VERSION)", v)
+	}
+	*g = graphURL(u.Scheme + "://" + u.Host)
+	return nil
 }
 
-// credsLack names what a NATS credentials file lacks ("user JWT", "user seed"), or
-// returns "" for a well-formed one. It says nothing of the content: the seed is secret.
-func credsLack(b []byte) string {
-	tok, err := nkeys.ParseDecoratedJWT(b)
-	tok = strings.TrimSpace(tok)
-	if err != nil || tok == "" || strings.Count(tok, ".") != 2 || strings.ContainsAny(tok, " \t\r\n") {
-		return "user JWT"
+// String implements fmt.Stringer.
+func (g graphURL) String() string { return string(g) }
+
+// graphScope is an application-permission scope, which ends in /.default.
+type graphScope string
+
+// Decode implements envconfig.Decoder.
+func (s *graphScope) Decode(v string) error {
+	if !strings.HasSuffix(v, "/.default") || strings.ContainsAny(v, " \t") {
+		return fmt.Errorf("%q: application permissions need a scope ending in /.default, such as https://graph.microsoft.com/.default", v)
 	}
-	kp, err := nkeys.ParseDecoratedUserNKey(b)
-	if err != nil {
-		return "user seed"
-	}
-	kp.Wipe() // as nats.go does with the keys it reads
-	return ""
+	*s = graphScope(v)
+	return nil
 }
 
-// errorsCause drops the path *os.PathError repeats.
-func errorsCause(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
+// logLevel is a slog level by name: debug, info, warn (or warning), error.
+type logLevel slog.Level
+
+// Decode implements envconfig.Decoder.
+func (l *logLevel) Decode(v string) error {
+	switch strings.ToLower(v) {
+	case "debug":
+		*l = logLevel(slog.LevelDebug)
+	case "info":
+		*l = logLevel(slog.LevelInfo)
+	case "warn", "warning":
+		*l = logLevel(slog.LevelWarn)
+	case "error":
+		*l = logLevel(slog.LevelError)
+	default:
+		return fmt.Errorf("%q: use debug, info, warn or error", v)
 	}
-	return err
+	return nil
+}
+
+// Level implements slog.Leveler.
+func (l logLevel) Level() slog.Level { return slog.Level(l) }
+
+// instanceName names this process in logs, NATS connection names and the lease.
+type instanceName string
+
+// Decode implements envconfig.Decoder.
+func (n *instanceName) Decode(v string) error {
+	if !isGraphID(v) || len(v) > 64 {
+		return fmt.Errorf("%q: use up to 64 letters, digits, '-', '_' and '.'", v)
+	}
+	*n = instanceName(v)
+	return nil
+}
+
+// streamName is a JetStream stream name, as events accepts it.
+type streamName string
+
+// Decode implements envconfig.Decoder.
+func (s *streamName) Decode(v string) error {
+	if err := events.ValidateStreamName(v); err != nil {
+		return withoutInvalidConfig(err)
+	}
+	*s = streamName(v)
+	return nil
+}
+
+// subjectPrefix is the first subject token(s) of every event, as events accepts it.
+type subjectPrefix string
+
+// Decode implements envconfig.Decoder.
+func (s *subjectPrefix) Decode(v string) error {
+	if err := events.ValidatePrefix(v); err != nil {
+		return withoutInvalidConfig(err)
+	}
+	*s = subjectPrefix(v)
+	return nil
+}
+
+// withoutInvalidConfig drops the "invalid configuration: " events puts in front: the
+// line already says which setting is wrong.
+func withoutInvalidConfig(err error) error {
+	return errors.New(strings.TrimPrefix(err.Error(), events.ErrInvalidConfig.Error()+": "))
+}
+
+// slackChannel is one Slack channel id or name.
+type slackChannel string
+
+// Decode implements envconfig.Decoder.
+func (c *slackChannel) Decode(v string) error {
+	if !isTarget(v) {
+		return fmt.Errorf("%q: one channel id (C0123…) or name", v)
+	}
+	*c = slackChannel(v)
+	return nil
+}
+
+// maxMention bounds LCW_SLACK_MENTION: it is prepended raw, and a message must keep room
+// for its content.
+const maxMention = 500
+
+// slackMention is added raw to failure messages: one line, bounded.
+type slackMention string
+
+// Decode implements envconfig.Decoder.
+func (m *slackMention) Decode(v string) error {
+	if strings.ContainsAny(v, "\r\n") || len(v) > maxMention {
+		return fmt.Errorf("one line of up to %d characters, such as <!subteam^S0123> or <@U0123>", maxMention)
+	}
+	*m = slackMention(v)
+	return nil
+}
+
+// isTarget reports whether s can name a destination (a channel, a key's name) in a
+// setting: one token, without the separators of lists and routes.
+func isTarget(s string) bool {
+	return s != "" && !strings.ContainsAny(s, " \t\r\n,:")
 }
 
 // isGraphID reports whether id can be put in a Graph URL path and a NATS subject token
@@ -169,25 +241,4 @@ func isGraphID(id string) bool {
 		}
 	}
 	return true
-}
-
-// defaultInstanceName is the host name, made safe for NATS names and KV values.
-func defaultInstanceName(hostname func() (string, error)) string {
-	h, err := hostname()
-	if err != nil || h == "" {
-		return defaultInstance
-	}
-	var b strings.Builder
-	for _, r := range h {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	s := b.String()
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return s
 }

@@ -1,0 +1,178 @@
+package main
+
+// The rules that relate settings to each other, all in one place. Each setting on its
+// own is checked by its type and tags as it is read (settings.go); a rule sees every
+// setting read, and which variables were given at all, valid or not: a rule about
+// whether something is set asks set(), so that a value refused for its form is not also
+// reported as missing.
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/nats-io/nkeys"
+)
+
+// rules run in this order after every setting was read; a rule adds to the line of the
+// variable it names.
+var rules = []func(v *validation){
+	azureAuthorityHost,
+	natsEmbeddedOrExternal,
+	natsFiles,
+	replicasNeedCluster,
+	slackTokenOrWebhook,
+	webhookNeedsSecret,
+}
+
+// validation is what a rule sees.
+type validation struct {
+	*config
+	*reading
+	getenv func(string) string // for the variables that are not lcwnotify's
+}
+
+// set reports whether the variable key was given a non-empty value, valid or not. A key
+// that is no setting is a mistake in a rule, which its test finds.
+func (v *validation) set(key string) bool {
+	given, ok := v.given[key]
+	if !ok {
+		panic("rules.go: " + key + " is not a setting")
+	}
+	return given
+}
+
+// add records a problem with variable.
+func (v *validation) add(variable, format string, args ...any) {
+	v.problems.add(variable, format, args...)
+}
+
+// requiredWith records that key is required when other is set; why says what to set.
+func (v *validation) requiredWith(key, other, why string) {
+	if keySet, otherSet := v.set(key), v.set(other); otherSet && !keySet {
+		if why != "" {
+			why = ": " + why
+		}
+		v.add(key, "required with %s%s", other, why)
+	}
+}
+
+// needs records that key has no effect without other; why says why.
+func (v *validation) needs(key, other, why string) {
+	if keySet, otherSet := v.set(key), v.set(other); keySet && !otherSet {
+		v.add(key, "needs %s (%s)", other, why)
+	}
+}
+
+// azureAuthorityHost: azidentity reads AZURE_AUTHORITY_HOST itself and requires https;
+// refusing it here names the variable before anything starts.
+func azureAuthorityHost(v *validation) {
+	if h := strings.TrimSpace(v.getenv("AZURE_AUTHORITY_HOST")); h != "" {
+		if u, err := url.Parse(h); err != nil || u.Scheme != "https" || u.Host == "" {
+			v.add("AZURE_AUTHORITY_HOST", "%q: want an https URL such as https://login.microsoftonline.us/", h)
+		}
+	}
+}
+
+// natsExternalOnly are the settings of a connection to an external server.
+var natsExternalOnly = []string{"LCW_NATS_CREDS", "LCW_NATS_TLS_CA", "LCW_NATS_TLS_CERT", "LCW_NATS_TLS_KEY"}
+
+// natsEmbeddedOrExternal: settings of the embedded server do nothing with an external
+// one, and the other way round; a user who set them meant something else.
+func natsEmbeddedOrExternal(v *validation) {
+	if v.set("LCW_NATS_URL") {
+		if v.set("LCW_NATS_LISTEN") {
+			v.add("LCW_NATS_LISTEN", "applies to the embedded server only, and LCW_NATS_URL is set")
+		}
+		return
+	}
+	for _, name := range natsExternalOnly {
+		if v.set(name) {
+			v.add(name, "applies to an external server only: set LCW_NATS_URL, or unset %s to use the embedded server", name)
+		}
+	}
+}
+
+// natsFiles: the files of an external server's connection can be read and hold what they
+// should, so that a wrong one stops the start instead of every reconnect failing.
+func natsFiles(v *validation) {
+	if !v.set("LCW_NATS_URL") {
+		return
+	}
+	if path := v.NatsCreds; path != "" {
+		if b, ok := readableFile(v, "LCW_NATS_CREDS", path); ok {
+			if what := credsLack(b); what != "" {
+				v.add("LCW_NATS_CREDS", "%s holds no %s: use the user's .creds file from your NATS operator (nsc generate creds), which holds both a user JWT and its seed", path, what)
+			}
+		}
+	}
+	if path := v.NatsTlsCa; path != "" {
+		if b, ok := readableFile(v, "LCW_NATS_TLS_CA", path); ok && !x509.NewCertPool().AppendCertsFromPEM(b) {
+			v.add("LCW_NATS_TLS_CA", "%s holds no PEM certificate", path)
+		}
+	}
+	v.requiredWith("LCW_NATS_TLS_KEY", "LCW_NATS_TLS_CERT", "")
+	v.requiredWith("LCW_NATS_TLS_CERT", "LCW_NATS_TLS_KEY", "")
+	if v.NatsTLSCert != "" && v.NatsTLSKey != "" {
+		if _, err := tls.LoadX509KeyPair(v.NatsTLSCert, v.NatsTLSKey); err != nil {
+			v.add("LCW_NATS_TLS_CERT", "cannot load the client certificate with LCW_NATS_TLS_KEY: %v", err)
+		}
+	}
+}
+
+// replicasNeedCluster: the embedded server is a single node.
+func replicasNeedCluster(v *validation) {
+	if !v.set("LCW_NATS_URL") && v.StreamReplicas > 1 {
+		v.add("LCW_STREAM_REPLICAS", "%d replicas need a JetStream cluster: set LCW_NATS_URL, or use 1 with the embedded server", v.StreamReplicas)
+	}
+}
+
+// slackTokenOrWebhook: Slack is a bot token with its channels, or an incoming webhook,
+// which posts to the one channel it was made for.
+func slackTokenOrWebhook(v *validation) {
+	v.requiredWith("LCW_SLACK_CHANNEL", "LCW_SLACK_TOKEN", "the channel id (C0123…) or name to post to")
+	if v.set("LCW_SLACK_TOKEN") && v.set("LCW_SLACK_WEBHOOK_URL") {
+		v.add("LCW_SLACK_WEBHOOK_URL", "set together with LCW_SLACK_TOKEN: use one of them (the token gives exactly-once delivery and routes)")
+	}
+	v.needs("LCW_SLACK_CHANNEL", "LCW_SLACK_TOKEN", "an incoming webhook posts to the channel it was made for")
+	v.needs("LCW_SLACK_ROUTES", "LCW_SLACK_TOKEN", "an incoming webhook posts to one channel only")
+}
+
+// webhookNeedsSecret: every webhook is signed.
+func webhookNeedsSecret(v *validation) {
+	v.requiredWith("LCW_WEBHOOK_SECRET", "LCW_WEBHOOK_URL", "a whsec_… secret the receiver verifies signatures with")
+	if v.set("LCW_WEBHOOK_SECRET") && !v.set("LCW_WEBHOOK_URL") {
+		v.add("LCW_WEBHOOK_SECRET", "set without LCW_WEBHOOK_URL")
+	}
+}
+
+func readableFile(v *validation, name, path string) ([]byte, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if pe, ok := errors.AsType[*os.PathError](err); ok {
+			err = pe.Err // the path is in the line already
+		}
+		v.add(name, "cannot read %s: %v", path, err)
+		return nil, false
+	}
+	return b, true
+}
+
+// credsLack names what a NATS credentials file lacks ("user JWT", "user seed"), or
+// returns "" for a well-formed one. It says nothing of the content: the seed is secret.
+func credsLack(b []byte) string {
+	tok, err := nkeys.ParseDecoratedJWT(b)
+	tok = strings.TrimSpace(tok)
+	if err != nil || tok == "" || strings.Count(tok, ".") != 2 || strings.ContainsAny(tok, " \t\r\n") {
+		return "user JWT"
+	}
+	kp, err := nkeys.ParseDecoratedUserNKey(b)
+	if err != nil {
+		return "user seed"
+	}
+	kp.Wipe() // as nats.go does with the keys it reads
+	return ""
+}
