@@ -453,3 +453,23 @@ func TestSecretNeverPrinted(t *testing.T) {
 		t.Errorf("secrets do not show as %s:\n%s", redacted, out.String())
 	}
 }
+
+// TestUnknownVariables: an LCW_ variable that is no setting, most likely a typo, is
+// named (run logs it as a warning); known ones, set or empty, are not.
+func TestUnknownVariables(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if name, value, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "LCW_") {
+			t.Setenv(name, value) // restored after the test
+			os.Unsetenv(name)
+		}
+	}
+	t.Setenv("LCW_POLL_INTERVAL", "30s")
+	t.Setenv("LCW_SLACK_TOKEN", "")
+	if err := unknownVariables(); err != nil {
+		t.Errorf("unknownVariables with known settings only = %v, want nil", err)
+	}
+	t.Setenv("LCW_SLAK_TOKEN", "x")
+	if err := unknownVariables(); err == nil || !strings.Contains(err.Error(), "LCW_SLAK_TOKEN") {
+		t.Errorf("unknownVariables = %v, want an error naming LCW_SLAK_TOKEN", err)
+	}
+}
