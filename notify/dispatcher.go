@@ -50,6 +50,11 @@ type DispatcherOptions struct {
 	// Statuses are the processing statuses to notify about (LCW_NOTIFY_STATUSES).
 	Statuses []string
 	Sink     Sink
+	// LeaseTTL, CallTimeout and MaxPerMessage configure the delivery stage (see
+	// StageOptions); zero means its defaults.
+	LeaseTTL      time.Duration
+	CallTimeout   time.Duration
+	MaxPerMessage int
 	// MaxDeliver is the number of attempts after which an event that keeps failing
 	// retryably is dead-lettered. Zero means DefaultMaxDeliver.
 	MaxDeliver int
@@ -62,17 +67,22 @@ type DispatcherOptions struct {
 	MinBackoff    time.Duration
 	MaxBackoff    time.Duration
 	ShutdownGrace time.Duration
+	// Delivered, when set, is called after each delivery, from the goroutine that made
+	// it (the demo counts what reached each destination). A redelivered event that the
+	// destination had already counts again.
+	Delivered func(ev *events.Event)
 	// Logger defaults to slog.Default(); Metrics may be nil.
 	Logger  *slog.Logger
 	Metrics *Metrics
 }
 
-// Dispatcher feeds one sink from its durable JetStream consumer and settles every
-// message according to the outcome: Ack, NakWithDelay, or Term with a dead letter.
-// Several processes may run Dispatchers on the same consumer; JetStream hands each event
-// to one of them at a time.
+// Dispatcher feeds one sink's delivery Stage from its durable JetStream consumer and
+// settles every message according to the outcome: Ack, NakWithDelay, or Term with a dead
+// letter. Several processes may run Dispatchers on the same consumer; JetStream hands
+// each event to one of them at a time.
 type Dispatcher struct {
 	o        DispatcherOptions
+	stage    *Stage
 	sink     string
 	cfg      jetstream.ConsumerConfig
 	log      *slog.Logger
@@ -94,6 +104,9 @@ func NewDispatcher(ctx context.Context, o DispatcherOptions) (*Dispatcher, error
 		return nil, err
 	}
 	d := &Dispatcher{o: o, sink: o.Sink.Name(), log: o.Logger.With("sink", o.Sink.Name())}
+	if d.sink == "" {
+		return nil, errors.New("notify: the sink has no name")
+	}
 	if _, err := events.EnsureStream(ctx, o.JS, events.StreamOptions{Name: o.Stream, Prefix: o.Prefix, Replicas: o.Replicas}); err != nil {
 		return nil, err
 	}
@@ -101,6 +114,15 @@ func NewDispatcher(ctx context.Context, o DispatcherOptions) (*Dispatcher, error
 	if err := d.ensureConsumer(ctx); err != nil {
 		return nil, err
 	}
+	stage, err := NewStage(ctx, StageOptions{
+		JS: o.JS, Stream: o.Stream, Replicas: o.Replicas, Sink: o.Sink,
+		LeaseTTL: o.LeaseTTL, CallTimeout: o.CallTimeout, MaxPerMessage: o.MaxPerMessage,
+		Logger: o.Logger, Metrics: o.Metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.stage = stage
 	o.Metrics.forSink(d.sink)
 	return d, nil
 }
@@ -113,8 +135,8 @@ func (o *DispatcherOptions) normalize() error {
 		return errors.New("notify: dispatcher needs a sink")
 	case events.Token(o.Sink.Name()) != o.Sink.Name():
 		return fmt.Errorf("notify: sink name %q: use letters, digits, '-' or '_'", o.Sink.Name())
-	case o.MaxDeliver < 0 || o.MaxInFlight < 0:
-		return errors.New("notify: MaxDeliver and MaxInFlight must not be negative")
+	case o.MaxDeliver < 0 || o.MaxInFlight < 0 || o.MaxPerMessage < 0:
+		return errors.New("notify: MaxDeliver, MaxInFlight and MaxPerMessage must not be negative")
 	}
 	if err := events.ValidateStreamName(o.Stream); err != nil {
 		return err
@@ -217,15 +239,23 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// message short that Slack is about to accept.
 	dctx, cancelDeliveries := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDeliveries()
+	stopStage, err := d.stage.start(dctx)
+	if err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { d.watchPending(ctx) })
 	slots := make(chan struct{}, d.o.MaxInFlight)
 
-	err := d.fetch(ctx, dctx, slots, &wg)
+	err = d.fetch(ctx, dctx, slots, &wg)
 
 	grace := time.AfterFunc(d.o.ShutdownGrace, cancelDeliveries)
 	wg.Wait()
 	grace.Stop()
+	// Every delivery has its outcome; what the stage still does (a ledger write after
+	// the last send) ends with the deliveries' context.
+	cancelDeliveries()
+	stopStage()
 	return err
 }
 

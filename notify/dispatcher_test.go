@@ -37,7 +37,23 @@ type scriptSink struct {
 
 func (s *scriptSink) Name() string { return "script" }
 
-func (s *scriptSink) Deliver(ctx context.Context, ev *events.Event) error {
+func (s *scriptSink) Key(*notify.Notification) string { return "script" }
+
+func (s *scriptSink) Rate(string) notify.Rate { return notify.Rate{} }
+
+func (s *scriptSink) Render(_ string, ns []*notify.Notification, _ bool) []notify.Batch {
+	out := make([]notify.Batch, len(ns))
+	for i, n := range ns {
+		out[i] = notify.Batch{Items: []int{i}, Messages: []notify.Message{n.Event}}
+	}
+	return out
+}
+
+func (s *scriptSink) Send(ctx context.Context, _ string, m notify.Message, _ notify.Part) (notify.Receipt, error) {
+	return notify.Receipt{}, s.deliver(ctx, m.(*events.Event))
+}
+
+func (s *scriptSink) deliver(ctx context.Context, ev *events.Event) error {
 	s.mu.Lock()
 	if s.calls == nil {
 		s.calls = map[string][]time.Time{}

@@ -14,7 +14,8 @@ import (
 )
 
 // Error is a delivery failure classified by the sink that saw it. Sinks build it with
-// Retryable or Permanent; the Dispatcher acts on it and nothing else interprets errors.
+// Retryable, RateLimited, Permanent, Refused and Unsent; the Stage and the Dispatcher act
+// on it, and nothing else interprets errors.
 type Error struct {
 	// Err is the failure, already free of secrets.
 	Err error
@@ -24,12 +25,23 @@ type Error struct {
 	// Permanent reports that retrying cannot help: the event is dead-lettered at once.
 	Permanent bool
 	// RetryAfter is how long the destination asked us to wait, zero when it named nothing.
-	// The Dispatcher never retries sooner.
+	// Nothing is sent to the destination key sooner.
 	RetryAfter time.Duration
 	// Deferred reports that the sink did not try: another delivery of the same event is
 	// under way (in another replica, or in this process). Not a failure: it is retried
 	// after RetryAfter without a warning or a failure metric.
 	Deferred bool
+	// Unsent reports that the destination certainly did not take the message (a refused
+	// connection, a 429, a refusal of the request). Otherwise it may have, and the next
+	// attempt reads the destination back first where the sink can.
+	Unsent bool
+	// Limited reports a rate limit: the Stage holds the key for RetryAfter and sends the
+	// same message again, without counting a failed attempt.
+	Limited bool
+	// Content reports a refusal of this message for what it holds (its layout, its
+	// size): other messages to the same key may still go, so the Stage posts the
+	// notifications of a refused batch again in smaller batches.
+	Content bool
 }
 
 // Error returns the text of the underlying failure.
@@ -39,13 +51,24 @@ func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable classifies err as a failure that may pass if tried again later (a 5xx, a
-// timeout, a refused connection, a rate limit), no sooner than after when after > 0.
-// Its reason is derived from err.
+// timeout, a refused connection), no sooner than after when after > 0. Its reason is
+// derived from err. Whether the destination took the message is unknown unless Unsent
+// says it did not.
 func Retryable(err error, after time.Duration) error {
 	if err == nil {
 		return nil
 	}
 	return &Error{Err: err, Reason: reasonOf(err), RetryAfter: after}
+}
+
+// RateLimited classifies err as the destination's rate limit: nothing was taken, and
+// nothing may be sent to the key for after (zero: the sink's own default wait, which it
+// should pass instead).
+func RateLimited(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Err: err, Reason: "rate_limited", RetryAfter: after, Limited: true, Unsent: true}
 }
 
 // Permanent classifies err as a failure that retrying cannot fix (revoked credentials, an
@@ -58,10 +81,32 @@ func Permanent(err error, reason string) error {
 	return &Error{Err: err, Reason: Reason(reason), Permanent: true}
 }
 
+// Refused classifies err as the destination refusing one message for its content
+// (Slack's invalid_blocks or msg_too_long, a 400 for the payload): nothing was taken,
+// and the notifications it carried are sent again in smaller messages, so that only one
+// the destination will not take at all is dead-lettered.
+func Refused(err error, reason string) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Err: err, Reason: Reason(reason), Permanent: true, Unsent: true, Content: true}
+}
+
+// Unsent marks err, classified or not, as a failure after which the destination
+// certainly did not take the message. An unclassified err is classified as retryable.
+func Unsent(err error) error {
+	if err == nil {
+		return nil
+	}
+	c := *Classify(err)
+	c.Unsent = true
+	return &c
+}
+
 // Defer reports that the sink left the event alone because another delivery of it is
 // under way, and that it should come back after after.
 func Defer(err error, reason string, after time.Duration) error {
-	return &Error{Err: err, Reason: Reason(reason), RetryAfter: after, Deferred: true}
+	return &Error{Err: err, Reason: Reason(reason), RetryAfter: after, Deferred: true, Unsent: true}
 }
 
 // Classify returns the classification of err. An error no sink classified is treated as

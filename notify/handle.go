@@ -36,7 +36,7 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 	log = log.With("event", ev.ID, "workflow", ev.Data.Workflow.ID)
 
 	stop := d.keepAlive(msg, log)
-	err = d.o.Sink.Deliver(withRawEvent(ctx, msg.Data()), ev)
+	err = d.stage.Deliver(ctx, &Notification{Event: ev, Raw: msg.Data()})
 	stop()
 	d.settle(ctx, msg, meta, ev, err, log)
 }
@@ -68,6 +68,9 @@ func (d *Dispatcher) keepAlive(msg jetstream.Msg, log *slog.Logger) (stop func()
 func (d *Dispatcher) settle(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, ev *events.Event, err error, log *slog.Logger) {
 	if err == nil {
 		d.o.Metrics.delivered(d.sink, time.Since(ev.Time))
+		if d.o.Delivered != nil {
+			d.o.Delivered(ev)
+		}
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 		defer cancel()
 		if err := msg.DoubleAck(actx); err != nil {

@@ -9,13 +9,14 @@ import (
 // Metrics are the notifiers' Prometheus metrics. One value serves every Dispatcher and
 // sink of a process; a nil *Metrics records nothing, which suits tests.
 type Metrics struct {
-	sent          *prometheus.CounterVec
-	failed        *prometheus.CounterVec
-	deadLettered  *prometheus.CounterVec
-	latency       *prometheus.HistogramVec
-	pending       *prometheus.GaugeVec
-	slackMessages *prometheus.CounterVec
-	slackLimited  prometheus.Counter
+	sent         *prometheus.CounterVec
+	failed       *prometheus.CounterVec
+	deadLettered *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	pending      *prometheus.GaugeVec
+	messages     *prometheus.CounterVec
+	limited      *prometheus.CounterVec
+	queue        *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not registered).
@@ -42,17 +43,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "lcwnotify_consumer_pending",
 			Help: "Change events a sink has not finished with: not yet delivered to it plus delivered but not yet acknowledged.",
 		}, []string{"sink"}),
-		slackMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "lcwnotify_slack_messages_total",
-			Help: "Slack messages posted, by kind of destination (default, route, webhook).",
-		}, []string{"channel_kind"}),
-		slackLimited: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lcwnotify_slack_rate_limited_seconds_total",
-			Help: "Seconds of Retry-After that Slack imposed on lcwnotify.",
-		}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lcwnotify_destination_messages_total",
+			Help: "Messages a destination took, by sink. A grouped message carries several events; a long one is several messages.",
+		}, []string{"sink"}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lcwnotify_destination_rate_limited_seconds_total",
+			Help: "Seconds of Retry-After that destinations imposed, by sink.",
+		}, []string{"sink"}),
+		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lcwnotify_delivery_queued",
+			Help: "Events waiting in this process for their destination key's pace, by sink.",
+		}, []string{"sink"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sent, m.failed, m.deadLettered, m.latency, m.pending, m.slackMessages, m.slackLimited)
+		reg.MustRegister(m.sent, m.failed, m.deadLettered, m.latency, m.pending, m.messages, m.limited, m.queue)
 	}
 	return m
 }
@@ -98,18 +103,33 @@ func (m *Metrics) setPending(sink string, n uint64) {
 	m.pending.WithLabelValues(sink).Set(float64(n))
 }
 
-// SlackMessage counts one Slack message posted to a destination of the given kind.
-func (m *Metrics) SlackMessage(kind string) {
+// forStage creates a stage's series at zero.
+func (m *Metrics) forStage(sink string) {
 	if m == nil {
 		return
 	}
-	m.slackMessages.WithLabelValues(kind).Inc()
+	m.messages.WithLabelValues(sink)
+	m.limited.WithLabelValues(sink)
+	m.queue.WithLabelValues(sink)
 }
 
-// SlackRateLimited adds a Retry-After that Slack imposed.
-func (m *Metrics) SlackRateLimited(d time.Duration) {
+func (m *Metrics) message(sink string) {
 	if m == nil {
 		return
 	}
-	m.slackLimited.Add(d.Seconds())
+	m.messages.WithLabelValues(sink).Inc()
+}
+
+func (m *Metrics) rateLimited(sink string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.limited.WithLabelValues(sink).Add(d.Seconds())
+}
+
+func (m *Metrics) queued(sink string, n int) {
+	if m == nil {
+		return
+	}
+	m.queue.WithLabelValues(sink).Add(float64(n))
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/notify"
+	"github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -25,6 +26,7 @@ type service struct {
 	nats  *natsConn
 
 	nm       *notify.Metrics // created by the first notifier
+	sm       *slack.Metrics  // created with the Slack notifier
 	httpDone chan error
 	parts    []part
 	deadline time.Time // when shutdown must be over; set when it begins

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/lcwnotify/lcwnotify/internal/natsembed"
-	"github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 
@@ -65,7 +63,7 @@ func check(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer,
 	if nc != nil {
 		defer nc.close(context.Background())
 	}
-	c.checkDestinations(ctx, cfg, nc, log)
+	c.checkDestinations(ctx, cfg, log)
 
 	if c.failed {
 		return errReported
@@ -210,13 +208,13 @@ func byteCount(n uint64) string {
 	return fmt.Sprintf("%d B", n)
 }
 
-func (c *checker) checkDestinations(ctx context.Context, cfg *config, nc *natsConn, log *slog.Logger) {
+func (c *checker) checkDestinations(ctx context.Context, cfg *config, log *slog.Logger) {
 	if !cfg.Slack.Enabled() && !cfg.Webhook.Enabled() && !cfg.Console {
 		c.skip("notify", "no destination configured: `run` and `notify` refuse to start without LCW_SLACK_TOKEN, LCW_SLACK_WEBHOOK_URL, LCW_WEBHOOK_URL or LCW_CONSOLE")
 		return
 	}
 	if cfg.Slack.Enabled() {
-		c.checkSlack(ctx, cfg, nc, log)
+		c.checkSlack(ctx, cfg, log)
 	}
 	if cfg.Webhook.Enabled() {
 		u, _ := url.Parse(cfg.WebhookURL.Reveal())
@@ -228,28 +226,11 @@ func (c *checker) checkDestinations(ctx context.Context, cfg *config, nc *natsCo
 }
 
 // checkSlack calls auth.test with the bot token and checks its scopes; an incoming
-// webhook cannot be tested without posting. nc is the connection checkNATS made, or nil.
-func (c *checker) checkSlack(ctx context.Context, cfg *config, nc *natsConn, log *slog.Logger) {
+// webhook cannot be tested without posting.
+func (c *checker) checkSlack(ctx context.Context, cfg *config, log *slog.Logger) {
 	sctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	if nc == nil {
-		// The Slack sink keeps its delivery ledger in JetStream. Without the configured
-		// NATS, give it a throwaway one: auth.test does not need the real ledger.
-		dir, err := os.MkdirTemp("", "lcwnotify-check-")
-		if err != nil {
-			c.fail("slack", err, "the Slack check needs a temporary directory")
-			return
-		}
-		defer os.RemoveAll(dir)
-		tmp, err := connectNATS(sctx, NATS{DataDir: dir}, natsOptions{name: "lcwnotify check", drainTimeout: time.Second}, log)
-		if err != nil {
-			c.fail("slack", err, "the Slack check needs a temporary NATS server")
-			return
-		}
-		defer tmp.close(context.Background())
-		nc = tmp
-	}
-	n, err := slack.New(sctx, slackSinkConfig(cfg, nil), nc.js, string(cfg.Stream), log)
+	n, err := newSlack(slackSinkConfig(cfg, nil), log)
 	if err != nil {
 		c.fail("slack", err, "fix the Slack settings")
 		return

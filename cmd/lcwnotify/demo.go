@@ -14,7 +14,6 @@ import (
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/graphsim"
-	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 
@@ -84,11 +83,11 @@ func demo(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer, 
 	if err != nil {
 		return ignoreCancel(ctx, err)
 	}
-	counters := make(map[string]*countingSink, len(dests))
+	counters := make(map[string]*counter, len(dests))
 	for i, d := range dests {
-		c := &countingSink{Sink: d.sink}
+		c := &counter{}
 		counters[d.name] = c
-		dests[i].sink = c
+		dests[i].delivered = c.add
 	}
 	if err := s.addNotifiers(ctx, dests); err != nil {
 		return ignoreCancel(ctx, err)
@@ -173,7 +172,7 @@ func writeDemoIntro(w io.Writer, cfg *config, simURL string, s *service, names [
 }
 
 // waitDelivered waits until every sink delivered want events, for at most limit.
-func waitDelivered(ctx context.Context, counters map[string]*countingSink, want int, limit time.Duration) {
+func waitDelivered(ctx context.Context, counters map[string]*counter, want int, limit time.Duration) {
 	deadline := time.NewTimer(limit)
 	defer deadline.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -198,7 +197,7 @@ func waitDelivered(ctx context.Context, counters map[string]*countingSink, want 
 
 // writeDelivered prints notifications expected against delivered per destination, and
 // returns what fell short, or "".
-func writeDelivered(w io.Writer, counters map[string]*countingSink, want int) (short string) {
+func writeDelivered(w io.Writer, counters map[string]*counter, want int) (short string) {
 	var parts, shorts []string
 	for _, name := range slices.Sorted(maps.Keys(counters)) {
 		n := counters[name].count()
@@ -221,29 +220,23 @@ func describeResults(s graphsim.DemoSummary) string {
 	return fmt.Sprintf("%d results by final status: %s.", s.Results, strings.Join(parts, ", "))
 }
 
-// countingSink counts the distinct events a sink delivered (a redelivery of one it
-// already had counts once).
-type countingSink struct {
-	notify.Sink
+// counter counts the distinct events a destination had delivered (a redelivery of one
+// it already had counts once).
+type counter struct {
 	mu  sync.Mutex
 	ids map[string]bool
 }
 
-// Deliver implements notify.Sink.
-func (c *countingSink) Deliver(ctx context.Context, ev *events.Event) error {
-	err := c.Sink.Deliver(ctx, ev)
-	if err == nil {
-		c.mu.Lock()
-		if c.ids == nil {
-			c.ids = make(map[string]bool)
-		}
-		c.ids[ev.ID] = true
-		c.mu.Unlock()
+func (c *counter) add(ev *events.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil {
+		c.ids = make(map[string]bool)
 	}
-	return err
+	c.ids[ev.ID] = true
 }
 
-func (c *countingSink) count() int {
+func (c *counter) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.ids)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/lcwnotify/lcwnotify/notify"
+	"github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/lcwnotify/lcwnotify/watcher"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
@@ -89,6 +90,7 @@ func (s *service) addNotifiers(ctx context.Context, dests []destination) error {
 				// Deliveries in flight finish within the shutdown timeout, leaving a fifth
 				// of it to drain NATS.
 				ShutdownGrace: s.cfg.ShutdownTimeout * 4 / 5,
+				Delivered:     dest.delivered,
 				Logger:        s.log.With("component", "notify"),
 				Metrics:       s.notifyMetrics(),
 			})
@@ -112,4 +114,12 @@ func (s *service) notifyMetrics() *notify.Metrics {
 		s.nm = notify.NewMetrics(s.reg)
 	}
 	return s.nm
+}
+
+// slackMetrics returns the Slack notifier's own metrics, registered once per process.
+func (s *service) slackMetrics() *slack.Metrics {
+	if s.sm == nil {
+		s.sm = slack.NewMetrics(s.reg)
+	}
+	return s.sm
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 
+	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/console"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
@@ -14,20 +16,20 @@ import (
 type destination struct {
 	name string
 	sink notify.Sink
+	// delivered, when set, is told of every delivery (the demo counts them).
+	delivered func(*events.Event)
 }
 
 // newSinks builds the sink of every configured destination, in the order destinations
-// names them. The Slack sink opens its ledger in NATS, which may not be reachable yet.
-func (s *service) newSinks(ctx context.Context, stdout io.Writer) ([]destination, error) {
+// names them.
+func (s *service) newSinks(_ context.Context, stdout io.Writer) ([]destination, error) {
 	var out []destination
 	for _, name := range destinations(s.cfg) {
 		var sink notify.Sink
 		var err error
 		switch name {
 		case "slack":
-			sink, err = retryNATS(ctx, s.nats, "open the Slack ledger", func(ctx context.Context) (*slack.Notifier, error) {
-				return slack.New(ctx, slackSinkConfig(s.cfg, s.notifyMetrics()), s.nats.js, string(s.cfg.Stream), s.log.With("component", "notify"))
-			})
+			sink, err = newSlack(slackSinkConfig(s.cfg, s.slackMetrics()), s.log.With("component", "notify"))
 		case "webhook":
 			sink, err = webhook.New(webhook.Config{
 				URL:    s.cfg.WebhookURL.Reveal(),
@@ -44,9 +46,32 @@ func (s *service) newSinks(ctx context.Context, stdout io.Writer) ([]destination
 	return out, nil
 }
 
+// slackSink is what the Slack destination is: posting with a bot token, or through an
+// incoming webhook.
+type slackSink interface {
+	notify.Sink
+	Check(ctx context.Context) error
+}
+
+// newSlack returns the bot-token notifier, or the incoming webhook when cfg gives one.
+func newSlack(cfg slack.Config, log *slog.Logger) (slackSink, error) {
+	if cfg.WebhookURL != "" {
+		w, err := slack.NewWebhook(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		return w, nil
+	}
+	n, err := slack.New(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
 // slackSinkConfig is the Slack sink's configuration; the secrets leave their wrapper here.
 // m may be nil.
-func slackSinkConfig(cfg *config, m *notify.Metrics) slack.Config {
+func slackSinkConfig(cfg *config, m *slack.Metrics) slack.Config {
 	return slack.Config{
 		Token:      cfg.SlackToken.Reveal(),
 		Channel:    string(cfg.SlackChannel),
@@ -57,6 +82,5 @@ func slackSinkConfig(cfg *config, m *notify.Metrics) slack.Config {
 		Mention:        string(cfg.SlackMention),
 		AdminCenterURL: string(cfg.AdminCenterURL),
 		Metrics:        m,
-		Replicas:       cfg.StreamReplicas,
 	}
 }

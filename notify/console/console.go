@@ -14,8 +14,9 @@ import (
 // Name is the console notifier's sink name.
 const Name = "console"
 
-// Notifier writes notifications as text. It implements notify.Sink. Writes are not
-// paced and not recorded: delivery is at least once.
+// Notifier writes notifications as text. It implements notify.Sink. Writes are not paced;
+// the delivery stage records each in its ledger right after the write, so only a crash
+// between the two writes one twice.
 type Notifier struct {
 	adminCenterURL string
 	mu             sync.Mutex
@@ -31,20 +32,38 @@ func New(w io.Writer, adminCenterURL string) *Notifier {
 // Name returns "console".
 func (n *Notifier) Name() string { return Name }
 
-// Deliver writes ev's notification in one write, so that concurrent notifications do
-// not interleave.
-func (n *Notifier) Deliver(ctx context.Context, ev *events.Event) error {
-	if err := ctx.Err(); err != nil {
-		return err
+// Key is the one destination: the writer.
+func (n *Notifier) Key(*notify.Notification) string { return Name }
+
+// Rate leaves the writer unpaced.
+func (n *Notifier) Rate(string) notify.Rate { return notify.Rate{} }
+
+// Render gives every notification a message of its own.
+func (n *Notifier) Render(_ string, ns []*notify.Notification, _ bool) []notify.Batch {
+	out := make([]notify.Batch, len(ns))
+	for i, nt := range ns {
+		s := notify.Summarize(nt.Event, n.adminCenterURL)
+		out[i] = notify.Batch{Items: []int{i}, Messages: []notify.Message{Render(&s)}}
 	}
-	s := notify.Summarize(ev, n.adminCenterURL)
-	text := Render(&s)
+	return out
+}
+
+// Send writes one notification in one write, so that concurrent notifications do not
+// interleave.
+func (n *Notifier) Send(ctx context.Context, _ string, m notify.Message, _ notify.Part) (notify.Receipt, error) {
+	if err := ctx.Err(); err != nil {
+		return notify.Receipt{}, notify.Unsent(err)
+	}
+	text, ok := m.(string)
+	if !ok {
+		return notify.Receipt{}, notify.Permanent(fmt.Errorf("console: cannot write a %T", m), "bad_message")
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if _, err := io.WriteString(n.w, text); err != nil {
-		return notify.Retryable(fmt.Errorf("console: %w", err), 0)
+		return notify.Receipt{}, notify.Retryable(fmt.Errorf("console: %w", err), 0)
 	}
-	return nil
+	return notify.Receipt{}, nil
 }
 
 // Render returns the text of one notification, ending in a blank line.

@@ -221,7 +221,8 @@ func (e *env) crashThenRecover(always bool) {
 	e.t.Helper()
 	nc, js := e.srv.Connect(e.t)
 	crashed := make(chan struct{})
-	stopA := e.run(js, &crashAfter{Sink: e.newSink(js), crash: func() { nc.Close(); close(crashed) }, always: always})
+	c := &crashAfter{crash: func() { nc.Close(); close(crashed) }, always: always}
+	stopA := e.run(js, c.wrap(e.newSink(js)))
 	select {
 	case <-crashed:
 	case <-time.After(WaitFor):
@@ -298,19 +299,21 @@ func (e *env) checkSecrets() {
 	}
 }
 
-// crashAfter is a sink whose process dies (its NATS connection closes, so nothing is
-// acknowledged) right after its first delivery succeeds, or returns, with always.
+// crashAfter is a sink whose process dies (its NATS connection closes, so nothing more
+// is recorded or acknowledged) right after its first message is sent, or, with always,
+// after its first send returns at all.
 type crashAfter struct {
-	notify.Sink
 	crash  func()
 	always bool
 	once   sync.Once
 }
 
-func (c *crashAfter) Deliver(ctx context.Context, ev *events.Event) error {
-	err := c.Sink.Deliver(ctx, ev)
-	if err == nil || c.always {
-		c.once.Do(c.crash)
-	}
-	return err
+func (c *crashAfter) wrap(s notify.Sink) notify.Sink {
+	return WrapSend(s, func(ctx context.Context, key string, m notify.Message, p notify.Part) (notify.Receipt, error) {
+		r, err := s.Send(ctx, key, m, p)
+		if err == nil || c.always {
+			c.once.Do(c.crash)
+		}
+		return r, err
+	})
 }

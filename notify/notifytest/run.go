@@ -20,6 +20,10 @@ const (
 	AckWait    = time.Second
 	MinBackoff = 20 * time.Millisecond
 	MaxBackoff = 400 * time.Millisecond
+	// CallTimeout and LeaseTTL bound a call to a destination and a crashed process's
+	// claims: a test recovers from a crash in seconds.
+	CallTimeout = time.Second
+	LeaseTTL    = 3 * time.Second
 	// WaitFor bounds every wait in Eventually.
 	WaitFor = 20 * time.Second
 )
@@ -35,6 +39,8 @@ func DispatcherOptions(js jetstream.JetStream, stream, prefix string, sink notif
 		MinBackoff:    MinBackoff,
 		MaxBackoff:    MaxBackoff,
 		ShutdownGrace: 2 * time.Second,
+		CallTimeout:   CallTimeout,
+		LeaseTTL:      LeaseTTL,
 	}
 }
 
@@ -189,4 +195,23 @@ func Metric(t testing.TB, g prometheus.Gatherer, name string, labels ...string) 
 		}
 	}
 	return 0
+}
+
+// RunStage starts a delivery Stage with o, stopped when the test ends.
+func RunStage(t testing.TB, o notify.StageOptions) *notify.Stage {
+	t.Helper()
+	st, err := notify.NewStage(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- st.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	// Run serves once it has started; Deliver before then is refused.
+	Eventually(t, "stage running", st.Running)
+	return st
 }

@@ -6,27 +6,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/slack-go/slack"
 )
 
 // EventType is the Slack message metadata event type of lcwnotify's messages. The
 // payload names the ledger batch the message belongs to and its part.
 const EventType = "lcwnotify_notification"
-
-// destination is where a channel's messages go: the Web API with a bot token, or an
-// incoming webhook.
-type destination interface {
-	// post sends m to channel (ignored by webhooks) and returns the channel id and the
-	// message's timestamp where Slack tells them.
-	post(ctx context.Context, channel string, m message, meta slack.SlackMetadata) (channelID, ts string, err error)
-	// readsBack reports whether history can show what was posted.
-	readsBack() bool
-	// history returns the timestamps of the messages in channelID posted since since that
-	// complete one of the wanted batches.
-	history(ctx context.Context, channelID string, since time.Time, want map[string]bool) (map[string]string, error)
-	// channelByName returns the id of the channel called name, "" when the token sees none.
-	channelByName(ctx context.Context, name string) (string, error)
-}
 
 // botAPI posts with chat.postMessage and reads back with conversations.history.
 type botAPI struct {
@@ -49,10 +35,11 @@ func (a *botAPI) post(ctx context.Context, channel string, m message, meta slack
 	)
 }
 
-func (a *botAPI) readsBack() bool { return true }
-
-func (a *botAPI) history(ctx context.Context, channelID string, since time.Time, want map[string]bool) (map[string]string, error) {
-	found := map[string]string{}
+// history returns what the messages in channelID posted since since show of the wanted
+// batches: for each found, the highest part seen and the timestamp of its first part.
+func (a *botAPI) history(ctx context.Context, channelID string, since time.Time, want map[string]bool) (map[string]notify.Found, error) {
+	found := map[string]notify.Found{}
+	complete := 0
 	params := &slack.GetConversationHistoryParameters{
 		ChannelID:          channelID,
 		Oldest:             slackTS(since),
@@ -66,11 +53,24 @@ func (a *botAPI) history(ctx context.Context, channelID string, since time.Time,
 			return nil, err
 		}
 		for _, msg := range resp.Messages {
-			if b, ok := completes(msg.Metadata); ok && want[b] {
-				found[b] = msg.Timestamp
+			b, part, parts, ok := partOf(msg.Metadata)
+			if !ok || !want[b] {
+				continue
 			}
+			f := found[b]
+			if part > f.Parts {
+				if part == parts {
+					complete++
+				}
+				f.Parts, f.Count = part, parts
+			}
+			if part == 1 {
+				f.Receipt = notify.Receipt{Key: channelID, ID: msg.Timestamp}
+			}
+			found[b] = f
 		}
-		if len(found) == len(want) || !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+		// History runs newest first: a batch's first part may be on a later page.
+		if complete == len(want) && allFirstParts(found) || !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
 			return found, nil
 		}
 		params.Cursor = resp.ResponseMetaData.NextCursor
@@ -107,15 +107,27 @@ func batchMetadata(batch string, part, parts int) slack.SlackMetadata {
 	}}
 }
 
-// completes reports the batch whose last part a message's metadata marks.
-func completes(md slack.SlackMetadata) (string, bool) {
+// partOf reads the batch and part a message's metadata names.
+func partOf(md slack.SlackMetadata) (batch string, part, parts int, ok bool) {
 	if md.EventType != EventType {
-		return "", false
+		return "", 0, 0, false
 	}
 	b, _ := md.EventPayload["batch"].(string)
-	part, _ := md.EventPayload["part"].(float64)
-	parts, _ := md.EventPayload["parts"].(float64)
-	return b, b != "" && part == parts
+	p, _ := md.EventPayload["part"].(float64)
+	n, _ := md.EventPayload["parts"].(float64)
+	if b == "" || p < 1 || n < p {
+		return "", 0, 0, false
+	}
+	return b, int(p), int(n), true
+}
+
+func allFirstParts(found map[string]notify.Found) bool {
+	for _, f := range found {
+		if f.Receipt.ID == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // slackTS formats t as a Slack timestamp.
@@ -139,11 +151,3 @@ func (w *incomingWebhook) post(ctx context.Context, _ string, m message, _ slack
 		UnfurlMedia: &no,
 	})
 }
-
-func (w *incomingWebhook) readsBack() bool { return false }
-
-func (w *incomingWebhook) history(context.Context, string, time.Time, map[string]bool) (map[string]string, error) {
-	return nil, nil
-}
-
-func (w *incomingWebhook) channelByName(context.Context, string) (string, error) { return "", nil }

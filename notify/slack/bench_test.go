@@ -1,4 +1,4 @@
-package slack
+package slack_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
 	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
+	"github.com/lcwnotify/lcwnotify/notify/slack"
 )
 
 // benchInterval is the per-channel limit the fake Slack enforces and the notifier paces
@@ -59,13 +60,12 @@ func burst(b *testing.B, interval time.Duration, maxPerMessage int) (int, time.D
 		b.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	n, err := New(ctx, Config{Token: fake.Token(), Channel: "C0ALERTS01", APIURL: fake.APIURL(), Interval: interval}, js, "LCW", quiet)
+	n, err := slack.New(slack.Config{Token: fake.Token(), Channel: "C0ALERTS01", APIURL: fake.APIURL(), Interval: interval}, quiet)
 	if err != nil {
 		b.Fatal(err)
 	}
-	n.maxPerMessage = maxPerMessage
 	o := notifytest.DispatcherOptions(js, "LCW", "lcw", n)
-	o.Logger = quiet
+	o.Logger, o.MaxPerMessage = quiet, maxPerMessage
 	stop := notifytest.RunDispatcher(b, o)
 	defer stop()
 	contractors, err := notifytest.Burst("wf-contractors", "Offboard contractors", "Contractor", 300)

@@ -20,11 +20,6 @@ const (
 	DefaultInterval = time.Second
 	// DefaultRetryAfter is waited after a 429 that names no Retry-After.
 	DefaultRetryAfter = 30 * time.Second
-	// DefaultLeaseTTL is how long a notifier's claim on the events it is posting outlives
-	// its last renewal; a crashed process's pending events are read back after it.
-	DefaultLeaseTTL = time.Minute
-	// DefaultCallTimeout bounds one Slack API call.
-	DefaultCallTimeout = 15 * time.Second
 )
 
 // maxMention bounds LCW_SLACK_MENTION: it is prepended raw, and a message must keep room
@@ -51,18 +46,15 @@ type Config struct {
 	// AdminCenterURL is the Entra admin center root messages link to; empty means
 	// notify.DefaultAdminCenterURL.
 	AdminCenterURL string
-	// HTTPClient makes the requests; nil means a client of its own.
+	// HTTPClient makes the requests; nil means a client of its own. The delivery stage
+	// bounds every call.
 	HTTPClient *http.Client
 	// Metrics may be nil.
-	Metrics *notify.Metrics
-	// Replicas of the ledger bucket; 0 means like the stream.
-	Replicas int
-	// Interval, RetryAfter, LeaseTTL and CallTimeout default to DefaultInterval,
-	// DefaultRetryAfter, DefaultLeaseTTL and DefaultCallTimeout when zero.
+	Metrics *Metrics
+	// Interval is the pace of one channel, DefaultRetryAfter the wait after a 429 that
+	// names none; zero means DefaultInterval and DefaultRetryAfter.
 	Interval          time.Duration
 	DefaultRetryAfter time.Duration
-	LeaseTTL          time.Duration
-	CallTimeout       time.Duration
 }
 
 // Validate reports every problem with c, one per line, naming the setting. It makes no
@@ -113,7 +105,7 @@ func (c *Config) Validate() error {
 			bad("LCW_ADMIN_CENTER_URL: %v", err)
 		}
 	}
-	if c.Interval < 0 || c.DefaultRetryAfter < 0 || c.LeaseTTL < 0 || c.CallTimeout < 0 {
+	if c.Interval < 0 || c.DefaultRetryAfter < 0 {
 		bad("slack: durations must not be negative")
 	}
 	return errors.Join(errs...)
@@ -135,14 +127,6 @@ func (c *Config) setDefaults() {
 	if c.DefaultRetryAfter == 0 {
 		c.DefaultRetryAfter = DefaultRetryAfter
 	}
-	if c.CallTimeout == 0 {
-		c.CallTimeout = DefaultCallTimeout
-	}
-	if c.LeaseTTL == 0 {
-		c.LeaseTTL = DefaultLeaseTTL
-	}
-	// A post must fit in a lease with room to spare.
-	c.LeaseTTL = max(c.LeaseTTL, 2*(c.CallTimeout+c.leaseMargin()))
 	if c.AdminCenterURL == "" {
 		c.AdminCenterURL = notify.DefaultAdminCenterURL
 	}
@@ -196,10 +180,4 @@ func ParseRoutes(s string) (map[string]string, error) {
 		routes[key] = ch
 	}
 	return routes, nil
-}
-
-// leaseMargin is kept between the end of a Slack call and the end of the lease it was
-// made under, for the response's way back and for clock-rate differences.
-func (c *Config) leaseMargin() time.Duration {
-	return min(5*time.Second, c.CallTimeout/2)
 }

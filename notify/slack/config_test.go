@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lcwnotify/lcwnotify/events/eventstest"
 	"github.com/lcwnotify/lcwnotify/internal/slacktest"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
 )
@@ -90,8 +89,6 @@ func TestParseRoutes(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	srv := eventstest.Start(t)
-	_, js := srv.Connect(t)
 	tests := []struct {
 		name    string
 		opts    slacktest.Options
@@ -118,7 +115,7 @@ func TestCheck(t *testing.T) {
 			if tc.channel != "" {
 				cfg.Channel = tc.channel
 			}
-			n, err := slack.New(context.Background(), cfg, js, "LCW", nil)
+			n, err := slack.New(cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +134,7 @@ func TestCheck(t *testing.T) {
 		})
 	}
 	t.Run("incoming webhook", func(t *testing.T) {
-		n, err := slack.New(context.Background(), slack.Config{WebhookURL: secretHook}, js, "LCW", nil)
+		n, err := slack.NewWebhook(slack.Config{WebhookURL: secretHook}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,6 @@
 package slack_test
 
 import (
-	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -22,13 +21,27 @@ const testInterval = 50 * time.Millisecond
 
 func testConfig(fake *slacktest.Slack) slack.Config {
 	return slack.Config{
-		Token:       fake.Token(),
-		Channel:     "C0ALERTS01",
-		APIURL:      fake.APIURL(),
-		Interval:    testInterval,
-		CallTimeout: time.Second,
-		LeaseTTL:    3 * time.Second,
+		Token:    fake.Token(),
+		Channel:  "C0ALERTS01",
+		APIURL:   fake.APIURL(),
+		Interval: testInterval,
 	}
+}
+
+// newSink returns the bot-token notifier or, for a webhook URL, the incoming webhook.
+func newSink(t testing.TB, cfg slack.Config, log *slog.Logger) notify.Sink {
+	t.Helper()
+	var s notify.Sink
+	var err error
+	if cfg.WebhookURL != "" {
+		s, err = slack.NewWebhook(cfg, log)
+	} else {
+		s, err = slack.New(cfg, log)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // countByUser counts the messages that name ev's user.
@@ -47,11 +60,7 @@ func countByUser(fake *slacktest.Slack) func(ev *events.Event) int {
 func harness(t *testing.T, fake *slacktest.Slack, cfg func() slack.Config) *notifytest.Harness {
 	return &notifytest.Harness{
 		NewSink: func(t *testing.T, js jetstream.JetStream, stream string, log *slog.Logger) notify.Sink {
-			n, err := slack.New(context.Background(), cfg(), js, stream, log)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
+			return newSink(t, cfg(), log)
 		},
 		Count: countByUser(fake),
 		Outage: func(on bool) {
@@ -88,7 +97,7 @@ func TestContractIncomingWebhook(t *testing.T) {
 		fake := slacktest.New(slacktest.Options{Interval: testInterval})
 		t.Cleanup(fake.Close)
 		h := harness(t, fake, func() slack.Config {
-			return slack.Config{WebhookURL: fake.WebhookURL(), Interval: testInterval, CallTimeout: time.Second, LeaseTTL: 3 * time.Second}
+			return slack.Config{WebhookURL: fake.WebhookURL(), Interval: testInterval}
 		})
 		h.Reject = func(on bool) {
 			if on {

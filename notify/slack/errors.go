@@ -13,22 +13,6 @@ import (
 	"github.com/lcwnotify/lcwnotify/notify"
 )
 
-// outcome is what a failed Slack call means for the notifier.
-type outcome struct {
-	// err is classified for the Dispatcher and free of secrets.
-	err error
-	// limited reports a rate limit: wait retryAfter, then post the same message again.
-	limited    bool
-	retryAfter time.Duration
-	// definite reports that Slack certainly did not post the message, so its ledger entry
-	// can be released. Otherwise (a 5xx, an internal_error, a timeout, a connection lost
-	// mid-request) it may have, and the next attempt reads the channel's history first.
-	definite bool
-	// messageOnly reports a refusal of this message alone (its layout, its size): other
-	// messages to the same channel may still go.
-	messageOnly bool
-}
-
 // Slack error codes, from the Web API's documentation, that retrying cannot fix, with
 // what the operator should do.
 var permanentCodes = map[string]string{
@@ -68,55 +52,61 @@ var permanentWebhookStatus = map[int]string{
 	http.StatusGone:       "the incoming webhook's channel was archived or deleted (HTTP 410): create a new webhook and set LCW_SLACK_WEBHOOK_URL",
 }
 
-// classify turns an error from slack-go into an outcome. op names the call and where
-// ("chat.postMessage to C123"); secrets are removed from the error's text.
-func (n *Notifier) classify(err error, op string) outcome {
-	red := notify.Redact(err, n.cfg.Token, n.cfg.WebhookURL)
+// classify turns an error from slack-go into a classified notify error. op names the
+// call and where ("chat.postMessage to C123"); secrets are removed from the error's text.
+// Rate limits are counted in m.
+func classify(cfg *Config, err error, op string) error {
+	red := notify.Redact(err, cfg.Token, cfg.WebhookURL)
 	wrap := func(format string, args ...any) error {
 		return fmt.Errorf("slack %s: "+format, append([]any{op}, args...)...)
 	}
-	limited := func(after time.Duration) outcome {
-		e := &notify.Error{Err: wrap("rate limited: %w", red), Reason: "rate_limited", RetryAfter: after}
-		return outcome{err: e, limited: true, retryAfter: after, definite: true}
+	limited := func(after time.Duration) error {
+		cfg.Metrics.rateLimited(after)
+		return notify.RateLimited(wrap("rate limited: %w", red), after)
 	}
 	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
 		return limited(rl.RetryAfter)
 	}
 	if _, ok := errors.AsType[*strconv.NumError](err); ok {
 		// slack-go fails to read a Retry-After given as a date: wait the default.
-		return limited(n.cfg.DefaultRetryAfter)
+		return limited(cfg.DefaultRetryAfter)
 	}
 	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
 		switch {
 		case sc.Code == http.StatusTooManyRequests:
-			return limited(n.cfg.DefaultRetryAfter)
-		case sc.Code >= 500:
-			return outcome{err: notify.Retryable(wrap("%w", red), 0)}
-		case sc.Code == http.StatusRequestTimeout:
-			return outcome{err: notify.Retryable(wrap("%w", red), 0)}
+			return limited(cfg.DefaultRetryAfter)
+		case sc.Code >= 500, sc.Code == http.StatusRequestTimeout:
+			return notify.Retryable(wrap("%w", red), 0)
 		}
 		hint := permanentWebhookStatus[sc.Code]
 		if hint == "" {
 			hint = "Slack refused the request: check the Slack settings"
 		}
-		return outcome{err: notify.Permanent(wrap("%s", hint), "http_"+strconv.Itoa(sc.Code)), definite: true, messageOnly: sc.Code == http.StatusBadRequest}
+		reason := "http_" + strconv.Itoa(sc.Code)
+		if sc.Code == http.StatusBadRequest {
+			return notify.Refused(wrap("%s", hint), reason)
+		}
+		return notify.Unsent(notify.Permanent(wrap("%s", hint), reason))
 	}
 	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
 		code := se.Err
 		if hint, ok := permanentCodes[code]; ok {
-			return outcome{err: notify.Permanent(wrap("%s (%s)", hint, code), code), definite: true, messageOnly: messageCodes[code]}
+			if messageCodes[code] {
+				return notify.Refused(wrap("%s (%s)", hint, code), code)
+			}
+			return notify.Unsent(notify.Permanent(wrap("%s (%s)", hint, code), code))
 		}
 		if code == "ratelimited" {
-			return limited(n.cfg.DefaultRetryAfter)
+			return limited(cfg.DefaultRetryAfter)
 		}
 		// internal_error, fatal_error, service_unavailable and codes Slack adds later may
 		// pass. Slack documents internal_error and fatal_error as possibly partly done,
 		// so the message may be in the channel: like a 5xx, the outcome is unknown and
 		// the next attempt reads the channel back.
-		return outcome{err: &notify.Error{Err: wrap("%s", notify.Reason(code)), Reason: notify.Reason(code)}}
+		return &notify.Error{Err: wrap("%s", notify.Reason(code)), Reason: notify.Reason(code)}
 	}
 	if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
-		return outcome{err: notify.Retryable(wrap("%w", red), 0), definite: true}
+		return notify.Unsent(notify.Retryable(wrap("%w", red), 0))
 	}
-	return outcome{err: notify.Retryable(wrap("%w", red), 0)}
+	return notify.Retryable(wrap("%w", red), 0)
 }

@@ -16,7 +16,7 @@ import (
 )
 
 func TestClassify(t *testing.T) {
-	n := &Notifier{cfg: Config{Token: "xoxb-SECRET", DefaultRetryAfter: 30 * time.Second}}
+	cfg := &Config{Token: "xoxb-SECRET", DefaultRetryAfter: 30 * time.Second}
 	refused := &url.Error{Op: "Post", URL: "https://slack.example/api/chat.postMessage",
 		Err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}}
 	reset := &url.Error{Op: "Post", URL: "https://slack.example/api/chat.postMessage",
@@ -48,19 +48,19 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o := n.classify(tc.err, "chat.postMessage to C1")
-			c := notify.Classify(o.err)
-			if o.limited != tc.wantLimited || o.retryAfter != tc.wantAfter || c.Permanent != tc.wantPermanent ||
-				o.definite != tc.wantDefinite || c.Reason != tc.wantReason {
-				t.Errorf("classify = {limited %v, after %v, permanent %v, definite %v, reason %q}, want {%v, %v, %v, %v, %q}",
-					o.limited, o.retryAfter, c.Permanent, o.definite, c.Reason,
+			err := classify(cfg, tc.err, "chat.postMessage to C1")
+			c := notify.Classify(err)
+			if c.Limited != tc.wantLimited || c.RetryAfter != tc.wantAfter || c.Permanent != tc.wantPermanent ||
+				c.Unsent != tc.wantDefinite || c.Reason != tc.wantReason {
+				t.Errorf("classify = {limited %v, after %v, permanent %v, unsent %v, reason %q}, want {%v, %v, %v, %v, %q}",
+					c.Limited, c.RetryAfter, c.Permanent, c.Unsent, c.Reason,
 					tc.wantLimited, tc.wantAfter, tc.wantPermanent, tc.wantDefinite, tc.wantReason)
 			}
-			if strings.Contains(o.err.Error(), "SECRET") {
-				t.Errorf("error quotes the token: %v", o.err)
+			if strings.Contains(err.Error(), "SECRET") {
+				t.Errorf("error quotes the token: %v", err)
 			}
-			if c.Permanent && !strings.Contains(o.err.Error(), ": ") {
-				t.Errorf("permanent error %q does not say what to fix", o.err)
+			if c.Permanent && !strings.Contains(err.Error(), ": ") {
+				t.Errorf("permanent error %q does not say what to fix", err)
 			}
 		})
 	}

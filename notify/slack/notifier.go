@@ -7,151 +7,160 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
+	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/notify"
 )
 
 // Name is the Slack notifier's sink name.
 const Name = "slack"
 
-// Notifier posts change events to Slack: one poster per channel that posts the first
-// event at once and groups those that arrive while the channel is paced, and a ledger
-// that makes delivery exactly once with a bot token. It implements notify.Sink.
-type Notifier struct {
+// checkTimeout bounds Check's calls.
+const checkTimeout = 15 * time.Second
+
+// sink is what both ways of posting to Slack share: the configuration, the layout of
+// messages, and how a channel is paced.
+type sink struct {
 	cfg    Config
 	log    *slog.Logger
-	dest   destination
-	ledger *ledger
 	render renderer
-
-	mu       sync.Mutex
-	channels map[string]*channel
-	inflight map[string]bool
-
-	// maxPerMessage limits the results in one message; zero means as many as Slack's
-	// limits allow. The benchmark's one-message-per-failure baseline sets 1.
-	maxPerMessage int
 }
 
-// New validates cfg and returns a Notifier whose ledger is the KV bucket <stream>-slack,
-// created or updated here (replicated like the stream unless cfg.Replicas says otherwise).
-func New(ctx context.Context, cfg Config, js jetstream.JetStream, stream string, log *slog.Logger) (*Notifier, error) {
+func newSink(cfg Config, log *slog.Logger) (sink, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	if js == nil {
-		return nil, errors.New("slack: the notifier needs a JetStream context for its ledger")
+		return sink{}, err
 	}
 	cfg.setDefaults()
 	if log == nil {
 		log = slog.Default()
 	}
-	l, err := openLedger(ctx, js, stream, cfg.Replicas, cfg.LeaseTTL)
-	if err != nil {
-		return nil, err
-	}
-	n := &Notifier{
-		cfg:      cfg,
-		log:      log.With("sink", Name),
-		ledger:   l,
-		render:   renderer{mention: cfg.Mention},
-		channels: map[string]*channel{},
-		inflight: map[string]bool{},
-	}
-	if cfg.Token != "" {
-		n.dest = newBotAPI(&n.cfg)
-	} else {
-		n.dest = &incomingWebhook{url: cfg.WebhookURL, client: cfg.HTTPClient}
-	}
-	return n, nil
+	return sink{cfg: cfg, log: log.With("sink", Name), render: renderer{mention: cfg.Mention}}, nil
 }
 
 // Name returns "slack".
-func (n *Notifier) Name() string { return Name }
+func (s *sink) Name() string { return Name }
 
-// Deliver posts ev to its channel, alone if the channel is idle, or grouped with the
-// events that queued while the channel was paced. It returns when the message that covers
-// ev was accepted, or when the ledger shows it was posted before.
-func (n *Notifier) Deliver(ctx context.Context, ev *events.Event) error {
-	if !n.begin(ev.ID) {
-		// JetStream redelivered an event this process still holds (its acknowledgement
-		// deadline passed while NATS was unreachable). The copy being delivered settles it.
-		return notify.Defer(fmt.Errorf("event %s is already being delivered by this process", ev.ID), "in_flight", n.cfg.LeaseTTL)
+// Rate is Slack's pace for one channel: about one message per second, one at a time.
+func (s *sink) Rate(string) notify.Rate { return notify.Rate{Interval: s.cfg.Interval, Burst: 1} }
+
+// Render lays out ns in as few messages as Slack's limits allow, grouping results of the
+// same workflow under one heading and never dropping or truncating anything: a result
+// too large for one message spans several. With lead, the first message carries
+// LCW_SLACK_MENTION when it reports a failure.
+func (s *sink) Render(_ string, ns []*notify.Notification, lead bool) []notify.Batch {
+	sums := make([]*notify.Summary, len(ns))
+	for i, n := range ns {
+		sum := notify.Summarize(n.Event, s.cfg.AdminCenterURL)
+		sums[i] = &sum
 	}
-	defer n.end(ev.ID)
-	s := notify.Summarize(ev, n.cfg.AdminCenterURL)
-	target, kind := n.route(ev)
-	return n.channel(target, kind).deliver(ctx, &item{
-		ev:   ev,
-		sum:  &s,
-		done: make(chan error, 1),
-		lead: make(chan struct{}, 1),
-	})
+	mention := lead && s.render.mention != ""
+	packed := s.render.pack(sums, mention)
+	out := make([]notify.Batch, len(packed))
+	for k, b := range packed {
+		msgs := make([]notify.Message, len(b.messages))
+		for i, m := range b.messages {
+			msgs[i] = m
+		}
+		out[k] = notify.Batch{Items: b.items, Messages: msgs,
+			Lead: mention && k == 0 && slices.ContainsFunc(b.items, func(i int) bool { return sums[i].Failure() })}
+	}
+	return out
 }
 
-func (n *Notifier) begin(id string) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.inflight[id] {
-		return false
-	}
-	n.inflight[id] = true
-	return true
+// Notifier posts to Slack with a bot token: chat.postMessage, with message metadata that
+// conversations.history shows, so that the delivery stage can read a channel back after
+// a crash and deliver every notification exactly once. It implements notify.Sink,
+// notify.Finder and notify.Resolver.
+type Notifier struct {
+	sink
+	api *botAPI
 }
 
-func (n *Notifier) end(id string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	delete(n.inflight, id)
+// New validates cfg, which must give a bot token, and returns a Notifier.
+func New(cfg Config, log *slog.Logger) (*Notifier, error) {
+	s, err := newSink(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Token == "" {
+		return nil, errors.New("slack: the notifier needs LCW_SLACK_TOKEN (an incoming webhook is NewWebhook's)")
+	}
+	return &Notifier{sink: s, api: newBotAPI(&s.cfg)}, nil
 }
 
-// route picks the channel of ev: a route for its workflow id, else one for its category,
-// else the default channel. With an incoming webhook there is one destination.
-func (n *Notifier) route(ev *events.Event) (target, kind string) {
-	if n.cfg.WebhookURL != "" {
-		return "webhook", "webhook"
-	}
-	wf := ev.Data.Workflow
+// Key routes n to its channel: a route for its workflow id, else one for its category,
+// else the default channel.
+func (n *Notifier) Key(nt *notify.Notification) string {
+	wf := nt.Event.Data.Workflow
 	if ch, ok := n.cfg.Routes[strings.ToLower(wf.ID)]; ok {
-		return ch, "route"
+		return ch
 	}
 	if ch, ok := n.cfg.Routes[strings.ToLower(wf.Category)]; ok && wf.Category != "" {
-		return ch, "route"
+		return ch
 	}
-	return n.cfg.Channel, "default"
+	return n.cfg.Channel
 }
 
-func (n *Notifier) channel(target, kind string) *channel {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	c, ok := n.channels[target]
-	if !ok {
-		c = &channel{n: n, target: target, kind: kind, log: n.log.With("channel", target), paceKey: paceKey(target)}
-		if isChannelID(target) {
-			c.id = target
-		}
-		n.channels[target] = c
+// kind labels a channel in metrics.
+func (n *Notifier) kind(channel string) string {
+	if channel == n.cfg.Channel {
+		return "default"
 	}
-	return c
+	return "route"
 }
 
-// Check verifies the configuration against Slack without posting anything: with a bot
-// token it calls auth.test and checks the token's scopes; an incoming webhook URL was
-// checked for shape by New, and cannot be tested without posting.
-func (n *Notifier) Check(ctx context.Context) error {
-	api, ok := n.dest.(*botAPI)
+// Send posts m to channel, with metadata naming its batch and part.
+func (n *Notifier) Send(ctx context.Context, channel string, m notify.Message, p notify.Part) (notify.Receipt, error) {
+	msg, ok := m.(message)
 	if !ok {
-		return nil
+		return notify.Receipt{}, notify.Permanent(fmt.Errorf("slack: cannot post a %T", m), "bad_message")
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.CallTimeout)
-	defer cancel()
-	resp, err := api.client.AuthTestContext(ctx)
+	id, ts, err := n.api.post(ctx, channel, msg, batchMetadata(p.Batch, p.Index, p.Count))
 	if err != nil {
-		return n.classify(err, "auth.test").err
+		return notify.Receipt{}, classify(&n.cfg, err, "chat.postMessage to "+channel)
+	}
+	n.cfg.Metrics.message(n.kind(channel))
+	return notify.Receipt{Key: id, ID: ts}, nil
+}
+
+// Find reads channel's history back since since for the batches' messages. It needs
+// the channel's id: a name is a Permanent error.
+func (n *Notifier) Find(ctx context.Context, channel string, since time.Time, batches []string) (map[string]notify.Found, error) {
+	if !isChannelID(channel) {
+		return nil, notify.Permanent(fmt.Errorf("slack: cannot read back %s by name: configure the channel id", channel), "channel_name")
+	}
+	want := make(map[string]bool, len(batches))
+	for _, b := range batches {
+		want[b] = true
+	}
+	found, err := n.api.history(ctx, channel, since, want)
+	if err != nil {
+		return nil, classify(&n.cfg, err, "conversations.history of "+channel)
+	}
+	return found, nil
+}
+
+// Resolve returns the id of a channel configured by name, from conversations.list; a
+// channel id is its own. "" means no channel of that name is visible to the token.
+func (n *Notifier) Resolve(ctx context.Context, channel string) (string, error) {
+	if isChannelID(channel) {
+		return channel, nil
+	}
+	id, err := n.api.channelByName(ctx, strings.TrimPrefix(channel, "#"))
+	if err != nil {
+		return "", classify(&n.cfg, err, "conversations.list")
+	}
+	return id, nil
+}
+
+// Check verifies the configuration against Slack without posting anything: it calls
+// auth.test and checks the token's scopes.
+func (n *Notifier) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	resp, err := n.api.client.AuthTestContext(ctx)
+	if err != nil {
+		return classify(&n.cfg, err, "auth.test")
 	}
 	header := resp.Header.Get("X-OAuth-Scopes")
 	if header == "" {
@@ -189,3 +198,58 @@ func (n *Notifier) namesChannels() bool {
 	}
 	return false
 }
+
+// isChannelID reports whether s looks like a Slack conversation id rather than a name.
+func isChannelID(s string) bool {
+	if len(s) < 9 || !strings.ContainsRune("CGD", rune(s[0])) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Webhook posts to the one channel of an incoming webhook. It cannot read anything back:
+// delivery is at least once, and a crash between Slack taking a message and the ledger
+// recording it repeats that message. It implements notify.Sink.
+type Webhook struct {
+	sink
+	hook *incomingWebhook
+}
+
+// webhookKey is the key of an incoming webhook's one channel.
+const webhookKey = "webhook"
+
+// NewWebhook validates cfg, which must give an incoming webhook URL, and returns a Webhook.
+func NewWebhook(cfg Config, log *slog.Logger) (*Webhook, error) {
+	s, err := newSink(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.WebhookURL == "" {
+		return nil, errors.New("slack: the incoming webhook needs LCW_SLACK_WEBHOOK_URL")
+	}
+	return &Webhook{sink: s, hook: &incomingWebhook{url: s.cfg.WebhookURL, client: s.cfg.HTTPClient}}, nil
+}
+
+// Key is the webhook's one channel.
+func (w *Webhook) Key(*notify.Notification) string { return webhookKey }
+
+// Send posts m through the incoming webhook.
+func (w *Webhook) Send(ctx context.Context, _ string, m notify.Message, _ notify.Part) (notify.Receipt, error) {
+	msg, ok := m.(message)
+	if !ok {
+		return notify.Receipt{}, notify.Permanent(fmt.Errorf("slack: cannot post a %T", m), "bad_message")
+	}
+	if _, _, err := w.hook.post(ctx, "", msg, batchMetadata("", 0, 0)); err != nil {
+		return notify.Receipt{}, classify(&w.cfg, err, "incoming webhook")
+	}
+	w.cfg.Metrics.message(webhookKey)
+	return notify.Receipt{}, nil
+}
+
+// Check has nothing to verify without posting: New checked the URL's shape.
+func (w *Webhook) Check(context.Context) error { return nil }

@@ -34,8 +34,11 @@ type env struct {
 	js   jetstream.JetStream
 	reg  *prometheus.Registry
 	m    *notify.Metrics
+	sm   *slack.Metrics
 	logs *notifytest.Buffer
 	log  *slog.Logger
+	// callTimeout and leaseTTL configure the delivery stage of the processes run.
+	callTimeout, leaseTTL time.Duration
 }
 
 func newEnv(t *testing.T, opts slacktest.Options) *env {
@@ -46,7 +49,8 @@ func newEnv(t *testing.T, opts slacktest.Options) *env {
 	_, js := srv.Connect(t)
 	reg := prometheus.NewRegistry()
 	logs := &notifytest.Buffer{}
-	e := &env{t: t, fake: fake, srv: srv, js: js, reg: reg, m: notify.NewMetrics(reg), logs: logs,
+	e := &env{t: t, fake: fake, srv: srv, js: js, reg: reg, m: notify.NewMetrics(reg), sm: slack.NewMetrics(reg), logs: logs,
+		callTimeout: time.Second, leaseTTL: 3 * time.Second,
 		log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	t.Cleanup(func() {
 		for _, secret := range []string{fake.Token(), fake.WebhookURL()} {
@@ -58,20 +62,21 @@ func newEnv(t *testing.T, opts slacktest.Options) *env {
 	return e
 }
 
-func (e *env) notifier(js jetstream.JetStream, cfg slack.Config) *slack.Notifier {
+func (e *env) notifier(cfg slack.Config) notify.Sink {
 	e.t.Helper()
-	cfg.Metrics = e.m
-	n, err := slack.New(context.Background(), cfg, js, stream, e.log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return n
+	cfg.Metrics = e.sm
+	return newSink(e.t, cfg, e.log)
+}
+
+func (e *env) options(js jetstream.JetStream, sink notify.Sink) notify.DispatcherOptions {
+	o := notifytest.DispatcherOptions(js, stream, prefix, sink)
+	o.Metrics, o.Logger = e.m, e.log
+	o.CallTimeout, o.LeaseTTL = e.callTimeout, e.leaseTTL
+	return o
 }
 
 func (e *env) run(js jetstream.JetStream, sink notify.Sink) func() time.Duration {
-	o := notifytest.DispatcherOptions(js, stream, prefix, sink)
-	o.Metrics, o.Logger = e.m, e.log
-	return notifytest.RunDispatcher(e.t, o)
+	return notifytest.RunDispatcher(e.t, e.options(js, sink))
 }
 
 func (e *env) publish(evs ...*events.Event) {
@@ -125,7 +130,7 @@ func TestBurstIsGroupedAndPaced(t *testing.T) {
 	evs := append(e.burst("wf-a", "Offboard contractors", "Contractor", 300), e.burst("wf-b", "Offboard employees", "Employee", 50)...)
 	cfg := testConfig(e.fake)
 	cfg.Interval = interval
-	e.run(e.js, e.notifier(e.js, cfg))
+	e.run(e.js, e.notifier(cfg))
 	e.publish(evs...)
 	notifytest.Eventually(t, "all delivered", e.drained())
 
@@ -154,7 +159,7 @@ func TestFirstEventIsPostedAtOnce(t *testing.T) {
 	e := newEnv(t, slacktest.Options{Interval: -1})
 	cfg := testConfig(e.fake)
 	cfg.Interval = time.Minute
-	stop := e.run(e.js, e.notifier(e.js, cfg))
+	stop := e.run(e.js, e.notifier(cfg))
 	first, second := e.burst("wf-a", "Onboard", "First", 1), e.burst("wf-b", "Onboard", "Second", 1)
 	e.publish(first...)
 	notifytest.Eventually(t, "the first event posted without waiting for the pace", func() bool { return len(e.fake.Messages()) == 1 })
@@ -186,7 +191,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond})
 			cfg := testConfig(e.fake)
 			cfg.DefaultRetryAfter = 700 * time.Millisecond
-			e.run(e.js, e.notifier(e.js, cfg))
+			e.run(e.js, e.notifier(cfg))
 			e.fake.FailNextPosts(1, tc.fault)
 			evs := e.burst("wf-a", "Offboard", "Limited", 3)
 			start := time.Now()
@@ -209,9 +214,9 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 func TestRetryAfterShorterThanCallTimeout(t *testing.T) {
 	e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond})
 	cfg := testConfig(e.fake)
-	cfg.CallTimeout = slack.DefaultCallTimeout
-	cfg.LeaseTTL = 0 // derived from the call timeout
-	e.run(e.js, e.notifier(e.js, cfg))
+	e.callTimeout = notify.DefaultCallTimeout
+	e.leaseTTL = 0 // derived from the call timeout
+	e.run(e.js, e.notifier(cfg))
 	e.fake.FailNextPosts(1, httpfake.Fault{Status: 429, RetryAfter: "1"})
 	evs := e.burst("wf-a", "Offboard", "Limited", 2)
 	start := time.Now()
@@ -219,16 +224,16 @@ func TestRetryAfterShorterThanCallTimeout(t *testing.T) {
 	notifytest.Eventually(t, "all delivered", e.drained())
 	e.checkOnce(evs)
 	first := e.fake.Messages()[0].Received.Sub(start)
-	if first < time.Second || first >= slack.DefaultCallTimeout/2 {
+	if first < time.Second || first >= notify.DefaultCallTimeout/2 {
 		t.Errorf("first message accepted %v after a 429 with Retry-After: 1, want from 1s and well before the %v call timeout",
-			first, slack.DefaultCallTimeout)
+			first, notify.DefaultCallTimeout)
 	}
 }
 
 func TestRateLimitStorm(t *testing.T) {
 	e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond})
 	e.fake.FailPostsFor(2500*time.Millisecond, httpfake.Fault{Status: 429, RetryAfter: "1"})
-	e.run(e.js, e.notifier(e.js, testConfig(e.fake)))
+	e.run(e.js, e.notifier(testConfig(e.fake)))
 	evs := e.burst("wf-a", "Offboard", "Stormy", 40)
 	e.publish(evs...)
 	notifytest.Eventually(t, "all delivered after the storm", e.drained())
@@ -248,7 +253,7 @@ func TestRoutes(t *testing.T) {
 	}
 	cfg := testConfig(e.fake)
 	cfg.Routes = routes
-	e.run(e.js, e.notifier(e.js, cfg))
+	e.run(e.js, e.notifier(cfg))
 	joiner, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-j", Category: "joiner", ResultID: "r1", UserName: "Joiner"})
 	leaver, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-l", Category: "Leaver", ResultID: "r2", UserName: "Leaver"})
 	special, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-special", Category: "leaver", ResultID: "r3", UserName: "Special"})
@@ -273,7 +278,7 @@ func TestChannelErrorsDeadLetterOnlyTheirEvents(t *testing.T) {
 	e.fake.SetChannelError("C0ARCHIVE1", "is_archived")
 	cfg := testConfig(e.fake)
 	cfg.Routes = map[string]string{"leaver": "C0ARCHIVE1"}
-	e.run(e.js, e.notifier(e.js, cfg))
+	e.run(e.js, e.notifier(cfg))
 	ok, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-j", Category: "joiner", ResultID: "r1", UserName: "Fine"})
 	archived, _ := notifytest.Event(notifytest.Result{WorkflowID: "wf-l", Category: "leaver", ResultID: "r2", UserName: "Archived"})
 	e.publish(ok, archived)
@@ -294,8 +299,8 @@ func TestChannelErrorsDeadLetterOnlyTheirEvents(t *testing.T) {
 func TestReplicasShareTheWork(t *testing.T) {
 	e := newEnv(t, slacktest.Options{Interval: 50 * time.Millisecond})
 	_, js2 := e.srv.Connect(t)
-	e.run(e.js, e.notifier(e.js, testConfig(e.fake)))
-	e.run(js2, e.notifier(js2, testConfig(e.fake)))
+	e.run(e.js, e.notifier(testConfig(e.fake)))
+	e.run(js2, e.notifier(testConfig(e.fake)))
 	var evs []*events.Event
 	for i := range 5 {
 		evs = append(evs, e.burst("wf-"+string(rune('a'+i)), "Workflow", "Replica "+string(rune('A'+i)), 20)...)
@@ -313,7 +318,7 @@ func TestNATSRestartLosesNothing(t *testing.T) {
 	e := newEnv(t, slacktest.Options{Interval: 200 * time.Millisecond})
 	cfg := testConfig(e.fake)
 	cfg.Interval = 200 * time.Millisecond
-	e.run(e.js, e.notifier(e.js, cfg))
+	e.run(e.js, e.notifier(cfg))
 	var evs []*events.Event
 	for i := range 4 {
 		evs = append(evs, e.burst("wf-"+string(rune('a'+i)), "Workflow", "Restart "+string(rune('A'+i)), 10)...)
@@ -336,11 +341,12 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 	e := newEnv(t, slacktest.Options{})
 	hook := e.fake.WebhookURL()
 	e.fake.Close() // connection refused from now on
-	n := e.notifier(e.js, slack.Config{WebhookURL: hook, CallTimeout: time.Second})
+	st := notifytest.RunStage(t, notify.StageOptions{JS: e.js, Stream: stream, Sink: e.notifier(slack.Config{WebhookURL: hook}),
+		CallTimeout: time.Second, Logger: e.log})
 	ev, _ := notifytest.Event(notifytest.Result{})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := n.Deliver(ctx, ev)
+	err := st.Deliver(ctx, &notify.Notification{Event: ev})
 	if err == nil {
 		t.Fatal("Deliver to a closed server succeeded")
 	}
@@ -352,17 +358,14 @@ func TestSecretsStayOutOfErrors(t *testing.T) {
 	}
 }
 
-// afterFirst calls hook once, after the first Deliver returns, with its error.
-type afterFirst struct {
-	notify.Sink
-	once sync.Once
-	hook func(error)
-}
-
-func (a *afterFirst) Deliver(ctx context.Context, ev *events.Event) error {
-	err := a.Sink.Deliver(ctx, ev)
-	a.once.Do(func() { a.hook(err) })
-	return err
+// afterFirst calls hook once, after the first Send returns, with its error.
+func afterFirst(s notify.Sink, hook func(error)) notify.Sink {
+	var once sync.Once
+	return notifytest.WrapSend(s, func(ctx context.Context, key string, m notify.Message, p notify.Part) (notify.Receipt, error) {
+		r, err := s.Send(ctx, key, m, p)
+		once.Do(func() { hook(err) })
+		return r, err
+	})
 }
 
 // TestUnknownOutcomeIsTakenOverAtOnce: a process that could not tell whether its post
@@ -381,10 +384,11 @@ func TestUnknownOutcomeIsTakenOverAtOnce(t *testing.T) {
 // process while its lease still runs, and lets a second process take the events over.
 func (e *env) answerLostThenTakenOver(cfg slack.Config, evs []*events.Event) {
 	e.t.Helper()
-	cfg.LeaseTTL = time.Hour // the first process's lease outlives the test
 	e.fake.FailNextPosts(1, httpfake.Fault{LoseResponse: true})
 	failed := make(chan error, 1)
-	stopA := e.run(e.js, &afterFirst{Sink: e.notifier(e.js, cfg), hook: func(err error) { failed <- err }})
+	oA := e.options(e.js, afterFirst(e.notifier(cfg), func(err error) { failed <- err }))
+	oA.LeaseTTL = time.Hour // the first process's lease outlives the test
+	stopA := notifytest.RunDispatcher(e.t, oA)
 	e.publish(evs...)
 	if err := <-failed; err == nil {
 		e.t.Fatal("the first delivery succeeded despite the lost response")
@@ -392,7 +396,7 @@ func (e *env) answerLostThenTakenOver(cfg slack.Config, evs []*events.Event) {
 	stopA()
 
 	_, js2 := e.srv.Connect(e.t)
-	e.run(js2, e.notifier(js2, cfg))
+	e.run(js2, e.notifier(cfg))
 	notifytest.Eventually(e.t, "taken over by the other process", e.drained())
 }
 
@@ -404,8 +408,8 @@ func TestShutdownHandsBackQueuedEvents(t *testing.T) {
 	e := newEnv(t, slacktest.Options{Interval: interval})
 	cfg := testConfig(e.fake)
 	cfg.Interval = interval
-	o := notifytest.DispatcherOptions(e.js, stream, prefix, e.notifier(e.js, cfg))
-	o.ShutdownGrace, o.Logger = 100*time.Millisecond, e.log
+	o := e.options(e.js, e.notifier(cfg))
+	o.ShutdownGrace = 100 * time.Millisecond
 	stop := notifytest.RunDispatcher(t, o)
 	first, second := e.burst("wf-a", "Onboard", "Before", 1), e.burst("wf-b", "Onboard", "Queued", 1)
 	e.publish(first...)
@@ -418,7 +422,7 @@ func TestShutdownHandsBackQueuedEvents(t *testing.T) {
 	}
 
 	_, js2 := e.srv.Connect(t)
-	e.run(js2, e.notifier(js2, cfg))
+	e.run(js2, e.notifier(cfg))
 	notifytest.Eventually(t, "the queued event posted by the next process", e.drained())
 	e.checkOnce(append(first, second...))
 	e.checkPaced(interval)
@@ -453,7 +457,7 @@ func TestChannelByNameFirstAnswerLost(t *testing.T) {
 					t.Errorf("posted to %s, want the channel's id %s", m.Channel, id)
 				}
 			}
-			if warned := strings.Contains(e.logs.String(), "cannot find the id of a channel configured by name"); warned != tc.wantWarn {
+			if warned := strings.Contains(e.logs.String(), "cannot find the destination's id of a key configured by name"); warned != tc.wantWarn {
 				t.Errorf("warned = %v, want %v; logs:\n%s", warned, tc.wantWarn, e.logs.String())
 			}
 		})
@@ -475,7 +479,7 @@ func TestErrorAfterPostIsReadBack(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, slacktest.Options{Interval: testInterval})
 			e.fake.FailNextPosts(1, tc.fault)
-			e.run(e.js, e.notifier(e.js, testConfig(e.fake)))
+			e.run(e.js, e.notifier(testConfig(e.fake)))
 			evs := e.burst("wf-a", "Offboard", "Partly", 1)
 			e.publish(evs...)
 			notifytest.Eventually(t, "settled", e.drained())
@@ -490,7 +494,7 @@ func TestErrorAfterPostIsReadBack(t *testing.T) {
 func (e *env) postFirst(cfg slack.Config) []*events.Event {
 	e.t.Helper()
 	cfg.Interval = time.Second
-	e.run(e.js, e.notifier(e.js, cfg))
+	e.run(e.js, e.notifier(cfg))
 	first := e.burst("wf-a", "Offboard contractors", "First", 1)
 	e.publish(first...)
 	notifytest.Eventually(e.t, "the first event posted", func() bool { return len(e.fake.Messages()) == 1 })
@@ -519,7 +523,7 @@ func TestRefusedDigestCostsOnlyItsCulprit(t *testing.T) {
 			if len(dls) != 1 || dls[0].EventID != culprit.ID || dls[0].Reason == "" {
 				t.Errorf("%d dead letters (%+v), want one, for %s", len(dls), dls, culprit.ID)
 			}
-			if !strings.Contains(e.logs.String(), "posting them in halves") {
+			if !strings.Contains(e.logs.String(), "sending them in halves") {
 				t.Error("no digest was refused: the test did not exercise what it is for")
 			}
 			// Halving 8 finds the culprit with one message per half left behind: 4, 2
@@ -542,7 +546,7 @@ func TestRefusingEverythingEndsTheHalving(t *testing.T) {
 	e := newEnv(t, slacktest.Options{Interval: -1, RefuseText: "Offboard"})
 	cfg := testConfig(e.fake)
 	cfg.Interval = interval
-	e.run(e.js, e.notifier(e.js, cfg))
+	e.run(e.js, e.notifier(cfg))
 	evs := e.burst("wf-a", "Offboard contractors", "Contractor", 64)
 	e.publish(evs...)
 	notifytest.Eventually(t, "settled", e.drained())
@@ -631,7 +635,7 @@ func TestSlackFailingMidHalvingPostsOnce(t *testing.T) {
 	})
 	e.publish(culprit)
 	// The next post, a second after the refused one, is the first half's.
-	notifytest.Eventually(t, "the digest refused", func() bool { return strings.Contains(e.logs.String(), "posting them in halves") })
+	notifytest.Eventually(t, "the digest refused", func() bool { return strings.Contains(e.logs.String(), "sending them in halves") })
 	e.fake.FailNextPosts(1, httpfake.Fault{Status: 500, Accepted: true})
 	notifytest.Eventually(t, "settled", e.drained())
 
@@ -639,7 +643,7 @@ func TestSlackFailingMidHalvingPostsOnce(t *testing.T) {
 	if len(dls) != 1 || dls[0].EventID != culprit.ID {
 		t.Errorf("%d dead letters (%+v), want one, for %s", len(dls), dls, culprit.ID)
 	}
-	if !strings.Contains(e.logs.String(), "found in the channel's history") {
+	if !strings.Contains(e.logs.String(), "found at the destination; not sending again") {
 		t.Error("nothing was read back: the test did not exercise what it is for")
 	}
 	e.checkOnce(append(first, evs[:7]...))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -52,6 +53,11 @@ func (c *Config) Validate() error {
 }
 
 // Notifier posts each change event as a signed CloudEvent. It implements notify.Sink.
+//
+// The receiver cannot be read back, so delivery is at least once: every event is
+// recorded in the delivery stage's ledger as soon as the receiver answers 2xx, and only a
+// crash between that answer and the record (or a lost answer) sends it again, with the
+// same webhook-id for the receiver to deduplicate on.
 type Notifier struct {
 	cfg    Config
 	key    []byte
@@ -84,43 +90,80 @@ func New(cfg Config, log *slog.Logger) (*Notifier, error) {
 // Name returns "webhook".
 func (n *Notifier) Name() string { return Name }
 
+// key is the one destination key: the endpoint.
+const key = "endpoint"
+
+// Key is the endpoint's: every event goes to LCW_WEBHOOK_URL.
+func (n *Notifier) Key(*notify.Notification) string { return key }
+
+// Rate leaves the endpoint unpaced: it is the receiver's to say 429.
+func (n *Notifier) Rate(string) notify.Rate { return notify.Rate{} }
+
+// delivery is one event as it is posted.
+type delivery struct {
+	id   string
+	body []byte
+}
+
+// Render posts each event on its own: the event exactly as the stream stores it, or
+// encoded again when it reached the sink some other way.
+func (n *Notifier) Render(_ string, ns []*notify.Notification, _ bool) []notify.Batch {
+	out := make([]notify.Batch, 0, len(ns))
+	for i, nt := range ns {
+		body := nt.Raw
+		if body == nil {
+			var err error
+			if body, err = nt.Event.Marshal(); err != nil {
+				body = nil
+			}
+		}
+		b := notify.Batch{Items: []int{i}}
+		if body != nil {
+			b.Messages = []notify.Message{delivery{id: nt.Event.ID, body: body}}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // maxBodyInError bounds how much of a refusal's body goes into the error.
 const maxBodyInError = 200
 
-// Deliver POSTs ev as application/cloudevents+json, signed: the event exactly as the
-// stream stores it (notify.RawEvent), or ev encoded when called outside a Dispatcher.
-// 2xx is delivery; 408, 429 (honouring Retry-After), 5xx, timeouts and connection errors
-// are retryable; any other status is permanent.
-func (n *Notifier) Deliver(ctx context.Context, ev *events.Event) error {
-	body := notify.RawEvent(ctx)
-	if body == nil {
-		var err error
-		if body, err = ev.Marshal(); err != nil {
-			return notify.Permanent(fmt.Errorf("webhook: encode event: %w", err), "malformed_event")
-		}
+// Send POSTs the event as application/cloudevents+json, signed. 2xx is delivery; 408,
+// 429 (honouring Retry-After), 5xx, timeouts and connection errors are retryable; any
+// other status is permanent.
+func (n *Notifier) Send(ctx context.Context, _ string, m notify.Message, _ notify.Part) (notify.Receipt, error) {
+	d, ok := m.(delivery)
+	if !ok {
+		return notify.Receipt{}, notify.Permanent(fmt.Errorf("webhook: cannot post a %T", m), "bad_message")
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.URL, bytes.NewReader(d.body))
 	if err != nil {
-		return notify.Permanent(errors.New("webhook: LCW_WEBHOOK_URL cannot be requested"), "bad_url")
+		return notify.Receipt{}, notify.Unsent(notify.Permanent(errors.New("webhook: LCW_WEBHOOK_URL cannot be requested"), "bad_url"))
 	}
 	now := time.Now()
+	ts := strconv.FormatInt(now.Unix(), 10)
 	req.Header.Set("Content-Type", events.ContentType)
 	req.Header.Set("User-Agent", "lcwnotify")
-	req.Header.Set(HeaderID, ev.ID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(HeaderSignature, sign(n.key, ev.ID, strconv.FormatInt(now.Unix(), 10), body))
+	req.Header.Set(HeaderID, d.id)
+	req.Header.Set(HeaderTimestamp, ts)
+	req.Header.Set(HeaderSignature, sign(n.key, d.id, ts, d.body))
 
 	resp, err := n.client.Do(req)
 	if err != nil {
 		// net/http's errors quote the URL.
-		return notify.Retryable(fmt.Errorf("webhook: post: %w", notify.Redact(err, n.cfg.URL, n.cfg.Secret)), 0)
+		err = notify.Retryable(fmt.Errorf("webhook: post: %w", notify.Redact(err, n.cfg.URL, n.cfg.Secret)), 0)
+		if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
+			err = notify.Unsent(err)
+		}
+		return notify.Receipt{}, err
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyInError))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return n.classify(resp, notify.Clean(string(snippet)), now)
+	return notify.Receipt{}, n.classify(resp, notify.Clean(string(snippet)), now)
 }
 
 func (n *Notifier) classify(resp *http.Response, body string, now time.Time) error {
@@ -131,12 +174,12 @@ func (n *Notifier) classify(resp *http.Response, body string, now time.Time) err
 		return nil
 	case code == http.StatusTooManyRequests:
 		after, _ := notify.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
-		return notify.Retryable(fmt.Errorf("webhook: receiver is rate limiting: %w", serr), after)
+		return notify.Unsent(notify.Retryable(fmt.Errorf("webhook: receiver is rate limiting: %w", serr), after))
 	case code == http.StatusRequestTimeout || code >= 500:
 		after, _ := notify.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 		return notify.Retryable(fmt.Errorf("webhook: receiver failed: %w", serr), after)
 	case code >= 300 && code < 400:
-		return notify.Permanent(fmt.Errorf("webhook: receiver redirected (%w): set LCW_WEBHOOK_URL to the final URL", serr), "http_"+strconv.Itoa(code))
+		return notify.Unsent(notify.Permanent(fmt.Errorf("webhook: receiver redirected (%w): set LCW_WEBHOOK_URL to the final URL", serr), "http_"+strconv.Itoa(code)))
 	}
-	return notify.Permanent(fmt.Errorf("webhook: receiver refused the event (%w): check LCW_WEBHOOK_URL, LCW_WEBHOOK_SECRET and the receiver's logs", serr), "http_"+strconv.Itoa(code))
+	return notify.Unsent(notify.Permanent(fmt.Errorf("webhook: receiver refused the event (%w): check LCW_WEBHOOK_URL, LCW_WEBHOOK_SECRET and the receiver's logs", serr), "http_"+strconv.Itoa(code)))
 }

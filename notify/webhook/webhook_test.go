@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -187,7 +188,7 @@ func TestDeliverClassifiesResponses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = n.Deliver(context.Background(), ev)
+		err = deliver(n, ev)
 		srv.Close()
 		if (err != nil) != tc.wantErr {
 			t.Errorf("HTTP %d: Deliver = %v, want error %v", tc.status, err, tc.wantErr)
@@ -215,7 +216,7 @@ func TestDeliverRedactsTheURLFromConnectionErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev, _ := notifytest.Event(notifytest.Result{})
-	err = n.Deliver(context.Background(), ev)
+	err = deliver(n, ev)
 	if err == nil {
 		t.Fatal("Deliver to a closed server succeeded")
 	}
@@ -264,4 +265,15 @@ func TestDeliverForwardsTheStoredEvent(t *testing.T) {
 	if d.Verified != nil {
 		t.Errorf("signature over the stored bytes does not verify: %v", d.Verified)
 	}
+}
+
+// deliver sends ev as the delivery stage would: rendered, then one message.
+func deliver(n *webhook.Notifier, ev *events.Event) error {
+	nt := &notify.Notification{Event: ev}
+	bs := n.Render(n.Key(nt), []*notify.Notification{nt}, false)
+	if len(bs) != 1 || len(bs[0].Messages) != 1 {
+		return fmt.Errorf("rendered %d batches, want one of one message", len(bs))
+	}
+	_, err := n.Send(context.Background(), n.Key(nt), bs[0].Messages[0], notify.Part{})
+	return err
 }

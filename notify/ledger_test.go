@@ -1,4 +1,4 @@
-package slack
+package notify
 
 import (
 	"context"
@@ -17,11 +17,11 @@ func twoLedgers(t *testing.T, ttl time.Duration) (*ledger, *ledger) {
 	t.Helper()
 	srv := eventstest.Start(t)
 	_, js := srv.Connect(t)
-	a, err := openLedger(context.Background(), js, "LCW", 0, ttl)
+	a, err := openLedger(context.Background(), js, "LCW", "slack", 0, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := openLedger(context.Background(), js, "LCW", 0, ttl)
+	b, err := openLedger(context.Background(), js, "LCW", "slack", 0, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestSharedPace(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, l := range []*ledger{a, b, a, b} {
 		wg.Go(func() {
-			rev, err := l.turn(ctx, key, 10*time.Second, sleep)
+			rev, err := l.turn(ctx, key, Rate{Interval: time.Millisecond, Burst: 1}, 10*time.Second, sleep)
 			if err != nil {
 				t.Error(err)
 				return
@@ -131,13 +131,13 @@ func TestSharedPace(t *testing.T) {
 	}
 
 	window := time.Now().Add(time.Second)
-	if err := a.paceBack(ctx, key, window); err != nil {
+	if err := a.paceBack(ctx, key, Rate{Interval: time.Millisecond, Burst: 1}, window); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.paceBack(ctx, key, time.Now()); err != nil { // an earlier end does not shorten it
+	if err := b.paceBack(ctx, key, Rate{Interval: time.Millisecond, Burst: 1}, time.Now()); err != nil { // an earlier end does not shorten it
 		t.Fatal(err)
 	}
-	if _, err := b.turn(ctx, key, time.Second, sleep); err != nil {
+	if _, err := b.turn(ctx, key, Rate{Interval: time.Millisecond, Burst: 1}, time.Second, sleep); err != nil {
 		t.Fatal(err)
 	}
 	if now := time.Now(); now.Before(window) {
@@ -189,7 +189,7 @@ func TestSkewedPaceDoesNotStall(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := b.turn(ctx, key, time.Second, sleep); err != nil {
+	if _, err := b.turn(ctx, key, Rate{Interval: time.Millisecond, Burst: 1}, time.Second, sleep); err != nil {
 		t.Errorf("turn after a pace written by a clock an hour ahead = %v, want a turn once the second it meant is over", err)
 	}
 
@@ -199,13 +199,51 @@ func TestSkewedPaceDoesNotStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	window := time.Now().Add(2 * time.Second)
-	if err := b.paceBack(ctx, other, window); err != nil {
+	if err := b.paceBack(ctx, other, Rate{Interval: time.Millisecond, Burst: 1}, window); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.turn(ctx, other, time.Second, sleep); err != nil {
+	if _, err := a.turn(ctx, other, Rate{Interval: time.Millisecond, Burst: 1}, time.Second, sleep); err != nil {
 		t.Fatal(err)
 	}
 	if now := time.Now(); now.Before(window) {
 		t.Errorf("turn taken %v inside a Retry-After window, behind a pace from a skewed clock", window.Sub(now))
+	}
+}
+
+// TestBucketPace: a key paced as a bucket takes Burst messages at once, then one per
+// Interval, across processes; a Retry-After empties it for everyone.
+func TestBucketPace(t *testing.T) {
+	t.Parallel()
+	a, b := twoLedgers(t, time.Minute)
+	ctx := context.Background()
+	key := paceKey("routing-key")
+	r := Rate{Interval: 200 * time.Millisecond, Burst: 3}
+	start := time.Now()
+	var at []time.Duration
+	for _, l := range []*ledger{a, b, a, b, a} {
+		if _, err := l.turn(ctx, key, r, time.Minute, sleep); err != nil {
+			t.Fatal(err)
+		}
+		at = append(at, time.Since(start))
+	}
+	for k := range 3 {
+		if at[k] > 150*time.Millisecond {
+			t.Errorf("message %d of a full bucket waited %v, want none", k+1, at[k])
+		}
+	}
+	for k := 3; k < 5; k++ {
+		if want := time.Duration(k-2) * r.Interval * 9 / 10; at[k] < want {
+			t.Errorf("message %d taken at %v, want at least %v: the bucket refills one per interval", k+1, at[k], want)
+		}
+	}
+	window := time.Now().Add(time.Second)
+	if err := a.paceBack(ctx, key, r, window); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.turn(ctx, key, r, time.Minute, sleep); err != nil {
+		t.Fatal(err)
+	}
+	if now := time.Now(); now.Before(window) {
+		t.Errorf("took a slot %v inside a Retry-After window", window.Sub(now))
 	}
 }

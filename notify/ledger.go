@@ -1,4 +1,4 @@
-package slack
+package notify
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,28 +24,37 @@ const (
 	statePosted  = "posted"
 )
 
-// record is the ledger entry of one event: pending while its message is being posted,
-// posted once Slack accepted it.
+// record is the ledger entry of one event at one sink: pending while the batch that
+// carries it is being sent, posted once the destination took its last message.
+//
+// The JSON names are those of the Slack ledger that came before the Stage, so that an
+// upgrade in the middle of a post still finds what it left.
 type record struct {
 	State string `json:"state"`
-	// Batch names the message that carries the event; the message's metadata repeats it.
+	// Batch names the batch that carries the event; a Finder's messages repeat it.
 	Batch string `json:"batch"`
-	// Channel is the channel id where known, else the channel as configured.
-	Channel string `json:"channel"`
-	// Owner is the notifier process that wrote the entry.
+	// Key is the destination key: the destination's own name for it where known.
+	Key string `json:"channel"`
+	// Owner is the process that wrote the entry; a pending entry whose owner holds no
+	// lease was left by a process that is gone, and one without an owner by a process
+	// that no longer knows whether its batch arrived.
 	Owner string    `json:"owner,omitempty"`
 	At    time.Time `json:"at"`
-	// TS is the Slack timestamp of the message, once posted.
-	TS string `json:"ts,omitempty"`
+	// ID is the destination's id of the batch's first message, once sent.
+	ID string `json:"ts,omitempty"`
+	// Parts and Sent count the batch's messages and those the destination took, for a
+	// batch of several messages: a crash between them resumes after the last one sent.
+	Parts int `json:"parts,omitempty"`
+	Sent  int `json:"sent,omitempty"`
 }
 
 // errLost reports that another writer changed a ledger entry first.
 var errLost = errors.New("ledger entry changed by another notifier")
 
-// ledger records, per event id, what became of its Slack message, in the KV bucket
-// <stream>-slack. Each process also keeps a lease key, owner.<id>, that expires on its
-// own when the process stops renewing it: a pending entry whose owner has no lease was
-// left by a process that is gone.
+// ledger records, per event id, what became of its delivery to one sink, in the KV
+// bucket <stream>-<sink>. Each process also keeps a lease key, owner.<id>, that expires
+// on its own when the process stops renewing it. The bucket also holds the shared pace
+// of each paced key (pace.<key>) and the destination's names of keys (channel.<key>).
 type ledger struct {
 	kv     jetstream.KeyValue
 	js     jetstream.JetStream
@@ -59,17 +67,14 @@ type ledger struct {
 	term       uint64
 }
 
-// LedgerBucket returns the name of the ledger's KV bucket for stream.
-func LedgerBucket(stream string) string { return stream + "-slack" }
+// LedgerBucket returns the name of sink's ledger bucket for stream.
+func LedgerBucket(stream, sink string) string { return stream + "-" + sink }
 
 // defaultLedgerAge keeps entries a day longer than the events stream keeps events, so an
 // event that can still be redelivered is always recognised.
 const defaultLedgerAge = events.DefaultMaxAge + 24*time.Hour
 
-func openLedger(ctx context.Context, js jetstream.JetStream, stream string, replicas int, leaseTTL time.Duration) (*ledger, error) {
-	if err := events.ValidateStreamName(stream); err != nil {
-		return nil, err
-	}
+func openLedger(ctx context.Context, js jetstream.JetStream, stream, sink string, replicas int, leaseTTL time.Duration) (*ledger, error) {
 	age := defaultLedgerAge
 	if s, err := js.Stream(ctx, stream); err == nil {
 		cfg := s.CachedInfo().Config
@@ -80,12 +85,12 @@ func openLedger(ctx context.Context, js jetstream.JetStream, stream string, repl
 			age = cfg.MaxAge + 24*time.Hour
 		}
 	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return nil, fmt.Errorf("slack: read stream %s: %w", stream, err)
+		return nil, fmt.Errorf("notify: read stream %s: %w", stream, err)
 	}
-	bucket := LedgerBucket(stream)
+	bucket := LedgerBucket(stream, sink)
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      bucket,
-		Description: "lcwnotify: what became of each event's Slack message, and the notifiers' leases",
+		Description: "lcwnotify: what became of each event's " + sink + " notification, and the notifiers' leases",
 		History:     1,
 		TTL:         age,
 		Replicas:    max(replicas, 1),
@@ -94,7 +99,7 @@ func openLedger(ctx context.Context, js jetstream.JetStream, stream string, repl
 		LimitMarkerTTL: time.Minute,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("slack: create or update ledger %s: %w", bucket, err)
+		return nil, fmt.Errorf("notify: create or update ledger %s: %w", bucket, err)
 	}
 	// The server keeps per-key TTLs in whole seconds, truncating: a lease must never be
 	// believed longer than the server keeps it.
@@ -145,10 +150,13 @@ func validKey(s string) bool {
 
 func leaseKey(owner string) string { return "owner." + owner }
 
-func channelKey(name string) string {
-	sum := sha256.Sum256([]byte(name))
-	return "channel." + hex.EncodeToString(sum[:12])
+// hashKey names a destination key inside a ledger key: keys are free text.
+func hashKey(prefix, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return prefix + hex.EncodeToString(sum[:12])
 }
+
+func nameKey(key string) string { return hashKey("channel.", key) }
 
 // get returns the entry of event id and its revision, or nil when there is none.
 func (l *ledger) get(ctx context.Context, id string) (*record, uint64, error) {
@@ -174,22 +182,29 @@ func (l *ledger) put(ctx context.Context, id string, r *record, rev uint64) (uin
 	if err != nil {
 		return 0, err
 	}
+	return l.write(ctx, eventKey(id), b, rev, "ledger")
+}
+
+// write stores b at key expecting revision rev (0: no entry). It fails with errLost when
+// another writer got there first.
+func (l *ledger) write(ctx context.Context, key string, b []byte, rev uint64, what string) (uint64, error) {
 	var n uint64
+	var err error
 	if rev == 0 {
-		n, err = l.kv.Create(ctx, eventKey(id), b)
+		n, err = l.kv.Create(ctx, key, b)
 	} else {
-		n, err = l.kv.Update(ctx, eventKey(id), b, rev)
+		n, err = l.kv.Update(ctx, key, b, rev)
 	}
 	switch {
 	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 		return 0, errLost
 	case err != nil:
-		return 0, fmt.Errorf("write ledger: %w", err)
+		return 0, fmt.Errorf("write %s: %w", what, err)
 	}
 	return n, nil
 }
 
-// release removes a pending entry after a failure that certainly posted nothing.
+// release removes a pending entry after a failure that certainly sent nothing.
 func (l *ledger) release(ctx context.Context, id string, rev uint64) error {
 	return l.kv.Delete(ctx, eventKey(id), jetstream.LastRevision(rev))
 }
@@ -210,12 +225,12 @@ func (l *ledger) alive(ctx context.Context, owner string) (bool, error) {
 }
 
 // lease makes sure this process holds a lease for at least need more, renewing it when
-// it would not, and returns when it ends and its term. A process posts only inside its
+// it would not, and returns when it ends and its term. A process sends only inside its
 // lease, so once the lease key has expired, another process may conclude that nothing it
-// left pending is still being posted, and take those events over.
+// left pending is still on its way, and take those events over.
 //
 // The term changes whenever the lease had lapsed before it was renewed: claims made in an
-// earlier term may have been taken over meanwhile, and must not be posted.
+// earlier term may have been taken over meanwhile, and must not be sent.
 func (l *ledger) lease(ctx context.Context, need time.Duration) (until time.Time, term uint64, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -241,9 +256,9 @@ func (l *ledger) lease(ctx context.Context, need time.Duration) (until time.Time
 	return l.leaseUntil, l.term, nil
 }
 
-// channelID returns the id recorded for a channel configured by name, or "".
-func (l *ledger) channelID(ctx context.Context, name string) (string, error) {
-	e, err := l.kv.Get(ctx, channelKey(name))
+// name returns the destination's name recorded for key, or "".
+func (l *ledger) name(ctx context.Context, key string) (string, error) {
+	e, err := l.kv.Get(ctx, nameKey(key))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return "", nil
 	}
@@ -253,21 +268,8 @@ func (l *ledger) channelID(ctx context.Context, name string) (string, error) {
 	return string(e.Value()), nil
 }
 
-// setChannelID records the id Slack gave a channel configured by name.
-func (l *ledger) setChannelID(ctx context.Context, name, id string) error {
-	_, err := l.kv.Put(ctx, channelKey(name), []byte(id))
+// setName records the destination's name for key.
+func (l *ledger) setName(ctx context.Context, key, name string) error {
+	_, err := l.kv.Put(ctx, nameKey(key), []byte(name))
 	return err
-}
-
-// isChannelID reports whether s looks like a Slack conversation id rather than a name.
-func isChannelID(s string) bool {
-	if len(s) < 9 || !strings.ContainsRune("CGD", rune(s[0])) {
-		return false
-	}
-	for i := 1; i < len(s); i++ {
-		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
 }

@@ -1,0 +1,390 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lcwnotify/lcwnotify/events"
+)
+
+// Stage defaults.
+const (
+	// DefaultLeaseTTL is how long a notifier's claim on the events it is sending outlives
+	// its last renewal; a crashed process's pending events are read back after it.
+	DefaultLeaseTTL = time.Minute
+	// DefaultCallTimeout bounds one call to a destination.
+	DefaultCallTimeout = 15 * time.Second
+	// DefaultParallel bounds the messages sent to one unpaced or bursting key at once.
+	DefaultParallel = 16
+)
+
+// StageOptions configure a Stage.
+type StageOptions struct {
+	JS jetstream.JetStream
+	// Stream names the events stream; the ledger is the KV bucket <Stream>-<sink>.
+	Stream string
+	// Replicas of the ledger bucket; 0 means like the stream.
+	Replicas int
+	Sink     Sink
+	// LeaseTTL and CallTimeout default to DefaultLeaseTTL and DefaultCallTimeout; the
+	// lease is stretched to hold at least two calls. Parallel defaults to
+	// DefaultParallel.
+	LeaseTTL    time.Duration
+	CallTimeout time.Duration
+	Parallel    int
+	// MaxPerMessage limits the notifications one message may carry; zero means as many
+	// as the sink's limits allow. Benchmarks set 1 for a one-message-per-event baseline.
+	MaxPerMessage int
+	// Logger defaults to slog.Default(); Metrics may be nil.
+	Logger  *slog.Logger
+	Metrics *Metrics
+}
+
+// Stage delivers notifications to one sink's destinations, exactly once where the sink
+// can read its destination back and at least once otherwise. It keeps a queue per
+// destination key: the first notification for an idle key is sent at once, and those
+// that arrive while the key is paced (its Rate, a Retry-After) wait and are sent
+// together in the next messages. Before a batch is sent, every event it carries is
+// claimed in the ledger; after, recorded as posted; a redelivered event is settled from
+// the ledger, or, when a process died mid-send, from what the destination shows.
+//
+// Deliver may be called from many goroutines while Run runs.
+type Stage struct {
+	o      StageOptions
+	sink   Sink
+	name   string
+	finder Finder
+	res    Resolver
+	ledger *ledger
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	keys     map[string]*keyQueue
+	inflight map[string]bool
+	run      context.Context // Run's, while it runs
+	wg       sync.WaitGroup
+}
+
+// NewStage validates o and opens the sink's ledger, creating or updating its bucket.
+func NewStage(ctx context.Context, o StageOptions) (*Stage, error) {
+	switch {
+	case o.JS == nil:
+		return nil, errors.New("notify: the stage needs a JetStream context for its ledger")
+	case o.Sink == nil:
+		return nil, errors.New("notify: the stage needs a sink")
+	case events.Token(o.Sink.Name()) != o.Sink.Name() || o.Sink.Name() == "":
+		return nil, fmt.Errorf("notify: sink name %q: use letters, digits, '-' or '_'", o.Sink.Name())
+	case o.LeaseTTL < 0 || o.CallTimeout < 0 || o.Parallel < 0 || o.MaxPerMessage < 0:
+		return nil, errors.New("notify: stage durations and counts must not be negative")
+	}
+	if err := events.ValidateStreamName(o.Stream); err != nil {
+		return nil, err
+	}
+	setDefault(&o.CallTimeout, DefaultCallTimeout)
+	setDefault(&o.LeaseTTL, DefaultLeaseTTL)
+	setDefault(&o.Parallel, DefaultParallel)
+	// A call must fit in a lease with room to spare.
+	o.LeaseTTL = max(o.LeaseTTL, 2*(o.CallTimeout+leaseMargin(o.CallTimeout)))
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	l, err := openLedger(ctx, o.JS, o.Stream, o.Sink.Name(), o.Replicas, o.LeaseTTL)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stage{
+		o: o, sink: o.Sink, name: o.Sink.Name(), ledger: l,
+		log:      o.Logger.With("sink", o.Sink.Name()),
+		keys:     map[string]*keyQueue{},
+		inflight: map[string]bool{},
+	}
+	s.finder, _ = o.Sink.(Finder)
+	s.res, _ = o.Sink.(Resolver)
+	o.Metrics.forStage(s.name)
+	return s, nil
+}
+
+// leaseMargin is kept between the end of a call and the end of the lease it was made
+// under, for the response's way back and for clock-rate differences.
+func leaseMargin(callTimeout time.Duration) time.Duration {
+	return min(5*time.Second, callTimeout/2)
+}
+
+func (s *Stage) margin() time.Duration { return leaseMargin(s.o.CallTimeout) }
+
+// Run serves Deliver until ctx ends, then waits for the sends in flight, which end with
+// ctx, and returns nil.
+func (s *Stage) Run(ctx context.Context) error {
+	wait, err := s.start(ctx)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	wait()
+	return nil
+}
+
+// start serves Deliver with workers that run until ctx ends. wait, called once ctx has
+// ended, stops serving and waits for the workers.
+func (s *Stage) start(ctx context.Context) (wait func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.run != nil {
+		return nil, errors.New("notify: stage is already running")
+	}
+	s.run = ctx
+	return func() {
+		s.mu.Lock()
+		s.run = nil
+		s.mu.Unlock()
+		s.wg.Wait()
+	}, nil
+}
+
+// errNotRunning reports a Deliver outside Run.
+var errNotRunning = errors.New("notify: the delivery stage is not running")
+
+// item is one notification waiting for its key's worker.
+type item struct {
+	n *Notification
+	// done receives the notification's outcome, exactly once, from the round that took it.
+	done chan error
+	// taken is set, under keyQueue.mu, when a round takes the item from the queue.
+	taken bool
+	// rev is the item's ledger revision during a round.
+	rev uint64
+	// resume is the batch a crash cut short, to be continued from its next message.
+	resume *record
+}
+
+// Deliver sends n to its destination key, alone if the key is idle, or with the
+// notifications that queued while the key was paced. It returns nil once the
+// destination has it, or the ledger or the destination shows it had it already, and
+// otherwise a classified error. When ctx ends first, it returns ctx's error, unless a
+// send that carries n is under way: then it waits for its outcome.
+func (s *Stage) Deliver(ctx context.Context, n *Notification) error {
+	if !s.begin(n.Event.ID) {
+		// JetStream redelivered an event this process still holds (its acknowledgement
+		// deadline passed while NATS was unreachable). The copy being delivered settles it.
+		return Defer(fmt.Errorf("event %s is already being delivered by this process", n.Event.ID), "in_flight", s.ledger.ttl)
+	}
+	defer s.end(n.Event.ID)
+	key := s.sink.Key(n)
+	it := &item{n: n, done: make(chan error, 1)}
+	q, err := s.enqueue(key, it)
+	if err != nil {
+		return err
+	}
+	select {
+	case err := <-it.done:
+		return err
+	case <-ctx.Done():
+		if !q.withdraw(it) {
+			// A round is sending it: its outcome follows shortly.
+			return <-it.done
+		}
+		s.o.Metrics.queued(s.name, -1)
+		return ctx.Err()
+	}
+}
+
+func (s *Stage) begin(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight[id] {
+		return false
+	}
+	s.inflight[id] = true
+	return true
+}
+
+func (s *Stage) end(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inflight, id)
+}
+
+// enqueue queues it for key and starts the key's worker when it has none.
+func (s *Stage) enqueue(key string, it *item) (*keyQueue, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.run == nil {
+		return nil, errNotRunning
+	}
+	q, ok := s.keys[key]
+	if !ok {
+		q = &keyQueue{key: key, rate: s.sink.Rate(key), paceKey: paceKey(key), log: s.log.With("key", key)}
+		if s.res == nil {
+			q.name = key
+		}
+		if q.concurrent() {
+			q.sem = make(chan struct{}, s.o.Parallel)
+		}
+		s.keys[key] = q
+	}
+	if q.push(it) {
+		ctx := s.run
+		s.wg.Go(func() { s.work(ctx, q) })
+	}
+	s.o.Metrics.queued(s.name, 1)
+	return q, nil
+}
+
+// work sends rounds for q while notifications keep queueing.
+func (s *Stage) work(ctx context.Context, q *keyQueue) {
+	for {
+		err := s.waitLocal(ctx, q)
+		items := q.take(err == nil)
+		s.o.Metrics.queued(s.name, -len(items))
+		if err != nil {
+			for _, it := range items {
+				it.done <- err
+			}
+			return
+		}
+		if len(items) == 0 {
+			return
+		}
+		s.round(ctx, q, items)
+	}
+}
+
+// keyQueue is the queue of one destination key, and what the Stage knows about the key.
+type keyQueue struct {
+	key     string
+	rate    Rate
+	paceKey string
+	log     *slog.Logger
+	// sem bounds the messages in flight to a key that takes several at once.
+	sem chan struct{}
+
+	mu        sync.Mutex
+	items     []*item
+	working   bool
+	notBefore time.Time // pacing and any Retry-After window
+	name      string    // the destination's name for the key, once known
+	refusing  bool      // the last halving ran out: see halving
+
+	// resolveAfter is when the destination may be asked again for the key's name;
+	// resolveWarned keeps its warning to once per process.
+	resolveAfter  time.Time
+	resolveWarned bool
+}
+
+// push queues it and reports whether the key needs a worker.
+func (q *keyQueue) push(it *item) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.items = append(q.items, it)
+	start := !q.working
+	q.working = true
+	return start
+}
+
+// take returns what queued and marks it taken; with nothing queued, or when the worker
+// is stopping (!ok), the key is left without a worker.
+func (q *keyQueue) take(ok bool) []*item {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = nil
+	for _, it := range items {
+		it.taken = true
+	}
+	if len(items) == 0 || !ok {
+		q.working = false
+	}
+	return items
+}
+
+// withdraw takes it out of the queue unless a round took it already.
+func (q *keyQueue) withdraw(it *item) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if it.taken {
+		return false
+	}
+	q.items = slices.DeleteFunc(q.items, func(x *item) bool { return x == it })
+	return true
+}
+
+// holdOff keeps the key quiet for d from now, unless it already is for longer.
+func (q *keyQueue) holdOff(d time.Duration) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if t := time.Now().Add(d); t.After(q.notBefore) {
+		q.notBefore = t
+	}
+}
+
+// ref is how the ledger names the key: the destination's name where known.
+func (q *keyQueue) ref() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.name != "" {
+		return q.name
+	}
+	return q.key
+}
+
+// waitLocal waits until this process may send to q.
+func (s *Stage) waitLocal(ctx context.Context, q *keyQueue) error {
+	for {
+		q.mu.Lock()
+		d := time.Until(q.notBefore)
+		q.mu.Unlock()
+		if d <= 0 {
+			return nil
+		}
+		if err := s.wait(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// wait sleeps for d, or until ctx ends, renewing this process's lease on the way so that
+// the events it claimed stay its own through a long Retry-After. If NATS cannot be
+// reached the lease lapses, and the claims with it.
+//
+// The lease is looked at after every step, however short: the shared pace is awaited in
+// steps of pacePoll for as long as another replica's Retry-After lasts. lease only
+// publishes when less than two thirds of the lease is left.
+func (s *Stage) wait(ctx context.Context, d time.Duration) error {
+	ttl := s.ledger.ttl
+	for d > 0 {
+		step := min(d, ttl/3)
+		if err := sleep(ctx, step); err != nil {
+			return err
+		}
+		d -= step
+		if _, _, err := s.ledger.lease(ctx, ttl*2/3); err != nil {
+			s.log.Debug("cannot renew the lease while waiting", "error", err)
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Running reports whether Run is serving Deliver.
+func (s *Stage) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.run != nil
+}
