@@ -69,6 +69,7 @@ type natsConfig struct {
 
 	DataDir   string
 	Listen    string
+	Listener  listenerConfig
 	MaxMemory int64
 	MaxStore  int64
 }

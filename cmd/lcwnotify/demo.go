@@ -149,14 +149,14 @@ func demoConfig(cfg *config, simURL string, speed float64) (*config, func(), err
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: temporary store: %w", err)
 	}
-	d.NATS = natsConfig{DataDir: dir, Listen: cfg.NATS.Listen, MaxMemory: cfg.NATS.MaxMemory, MaxStore: cfg.NATS.MaxStore}
+	d.NATS = natsConfig{DataDir: dir, Listen: cfg.NATS.Listen, Listener: cfg.NATS.Listener, MaxMemory: cfg.NATS.MaxMemory, MaxStore: cfg.NATS.MaxStore}
 	return &d, func() { os.RemoveAll(dir) }, nil
 }
 
 func writeDemoIntro(w io.Writer, cfg *config, simURL string, s *service, names []string) {
 	nats := "embedded, store in " + cfg.NATS.DataDir
 	if url := s.nats.ClientURL(); url != "" {
-		nats += fmt.Sprintf("; watch the events with: nats sub -s %s '%s'", url, events.AllResults(cfg.Events.Prefix))
+		nats += fmt.Sprintf("; watch the events with: nats sub -s %s --nkey %s '%s'", url, s.nats.SubscriberKeyFile(), events.AllResults(cfg.Events.Prefix))
 	}
 	var b strings.Builder
 	b.WriteString("lcwnotify demo: a simulated Entra tenant plays a scripted scenario for about a minute or less:\n" +

@@ -166,6 +166,7 @@ func parseNATS(s *settings, p *problems) natsConfig {
 		n.Servers = append(n.Servers, u.Scheme+"://"+u.Host)
 	}
 
+	n.Listener = parseListener(p, n.Listen, s.NatsListenNkey, s.NatsListenTLSCert, s.NatsListenTLSKey, s.NatsListenInsecure, n.Embedded())
 	if n.Embedded() {
 		for _, v := range []struct{ name, value string }{
 			{"LCW_NATS_CREDS", n.Creds}, {"LCW_NATS_TLS_CA", n.TLSCA},

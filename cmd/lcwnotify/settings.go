@@ -24,15 +24,19 @@ type settings struct {
 	Lookback     string `split_words:"true" default:"0s" desc:"on the very first start (no saved state), results that reached a final status longer ago than this are recorded silently, not announced (0 to 720h)"`
 	Instance     string `split_words:"true" show:"hostname" desc:"this process's name in logs, NATS connection names and the polling lease (informational: replicas sharing a name still cannot both hold the lease)"`
 
-	NatsURL       string `split_words:"true" group:"NATS" show:"embedded server" desc:"NATS server URL(s), comma-separated (nats://, tls://); empty runs an embedded server"`
-	NatsCreds     string `split_words:"true" desc:"NATS user credentials file, a user JWT and its seed (external server); read again at every reconnect"`
-	NatsTlsCa     string `split_words:"true" desc:"CA certificate file (PEM) to verify the NATS server"`
-	NatsTLSCert   string `split_words:"true" desc:"client certificate file (PEM) for NATS; needs LCW_NATS_TLS_KEY"`
-	NatsTLSKey    string `split_words:"true" desc:"client key file (PEM) for NATS; needs LCW_NATS_TLS_CERT"`
-	DataDir       string `split_words:"true" show:"./lcwnotify-data" desc:"embedded server's JetStream store (the demo always uses a temporary one)"`
-	NatsListen    string `split_words:"true" show:"no listener" desc:"host:port where the embedded server also accepts NATS clients, e.g. 127.0.0.1:4222 for nats sub"`
-	NatsMaxMemory string `split_words:"true" default:"64MiB" desc:"embedded server's JetStream memory limit (bytes, or with KiB, MiB, GiB)"`
-	NatsMaxStore  string `split_words:"true" default:"1GiB" desc:"embedded server's JetStream disk limit (events and state)"`
+	NatsURL            string `split_words:"true" group:"NATS" show:"embedded server" desc:"NATS server URL(s), comma-separated (nats://, tls://); empty runs an embedded server"`
+	NatsCreds          string `split_words:"true" desc:"NATS user credentials file, a user JWT and its seed (external server); read again at every reconnect"`
+	NatsTlsCa          string `split_words:"true" desc:"CA certificate file (PEM) to verify the NATS server"`
+	NatsTLSCert        string `split_words:"true" desc:"client certificate file (PEM) for NATS; needs LCW_NATS_TLS_KEY"`
+	NatsTLSKey         string `split_words:"true" desc:"client key file (PEM) for NATS; needs LCW_NATS_TLS_CERT"`
+	DataDir            string `split_words:"true" show:"./lcwnotify-data" desc:"embedded server's JetStream store (the demo always uses a temporary one)"`
+	NatsListen         string `split_words:"true" show:"no listener" desc:"host:port where the embedded server also accepts subscribers (read-only: the events and consumers of the stream), e.g. 127.0.0.1:4222 for nats sub; they authenticate with LCW_NATS_LISTEN_NKEY"`
+	NatsListenNkey     string `split_words:"true" show:"<LCW_DATA_DIR>/subscriber.nk" desc:"file with the subscribers' nkey: a user seed (SU…, mode 0600; nats --nkey reads it) or only its public key (U…); without it a seed is generated there on first start"`
+	NatsListenTLSCert  string `split_words:"true" desc:"certificate file (PEM) for LCW_NATS_LISTEN; with LCW_NATS_LISTEN_TLS_KEY the listener requires TLS"`
+	NatsListenTLSKey   string `split_words:"true" desc:"key file (PEM) for LCW_NATS_LISTEN_TLS_CERT"`
+	NatsListenInsecure string `split_words:"true" default:"false" desc:"true lets LCW_NATS_LISTEN accept other hosts without TLS (refused otherwise)"`
+	NatsMaxMemory      string `split_words:"true" default:"64MiB" desc:"embedded server's JetStream memory limit (bytes, or with KiB, MiB, GiB)"`
+	NatsMaxStore       string `split_words:"true" default:"1GiB" desc:"embedded server's JetStream disk limit (events and state)"`
 
 	Stream         string `split_words:"true" group:"Events" default:"LCW" desc:"JetStream stream name (KV buckets are named after it)"`
 	SubjectPrefix  string `split_words:"true" default:"lcw" desc:"first subject token(s)"`
