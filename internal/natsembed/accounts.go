@@ -59,6 +59,7 @@ func subscriberRoutes(stream string) []route {
 		{subject: "$JS.API.CONSUMER.NAMES." + s},
 		{subject: "$JS.API.CONSUMER.LIST." + s},
 		{subject: "$JS.API.STREAM.NAMES", gated: true}, // answered with this stream only
+		{subject: "$JS.API.STREAM.LIST", gated: true},  // likewise
 		{subject: "$JS.API.CONSUMER.CREATE." + s, gated: true},
 		{subject: "$JS.API.CONSUMER.CREATE." + s + ".>", gated: true},
 		{subject: "$JS.API.CONSUMER.DURABLE.CREATE." + s + ".*", gated: true},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,8 +12,9 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// gate checks the subscriber requests that create or delete a consumer, passes on
-// those it allows and relays the answer. Subject permissions cannot do this alone: they
+// gate checks the subscriber requests that create or delete a consumer or list
+// streams, passes on those it allows and relays the answer (a list of streams cut down
+// to the subscribers' one). Subject permissions cannot do this alone: they
 // match whole tokens, so they cannot tell lcwnotify's consumers (named by a prefix)
 // from a subscriber's, and they never see a request's body, where a push consumer names
 // the subject the server will deliver to — a push consumer delivering into
@@ -62,7 +62,7 @@ func (g *gate) handle(m *nats.Msg) {
 	var out []byte
 	if err == nil {
 		out = resp.Data
-		if subject == "$JS.API.STREAM.NAMES" {
+		if subject == "$JS.API.STREAM.NAMES" || subject == "$JS.API.STREAM.LIST" {
 			out, err = onlyStream(resp.Data, g.stream)
 		}
 	}
@@ -99,7 +99,7 @@ func forward(subject string, m *nats.Msg) *nats.Msg {
 // check returns why the request on subject with body data is refused, or nil.
 func (g *gate) check(subject string, data []byte) error {
 	s := g.stream
-	if subject == "$JS.API.STREAM.NAMES" {
+	if subject == "$JS.API.STREAM.NAMES" || subject == "$JS.API.STREAM.LIST" {
 		return nil
 	}
 	if name, ok := strings.CutPrefix(subject, "$JS.API.CONSUMER.DELETE."+s+"."); ok {
@@ -161,21 +161,35 @@ func (g *gate) refuse(m *nats.Msg, subject string, err error) {
 	}
 }
 
-// onlyStream rewrites a stream names response to hold stream only, or none.
+// onlyStream rewrites a response listing streams (their names, or their info) to hold
+// stream only, if the server listed it: the buckets' streams are none of a
+// subscriber's business.
 func onlyStream(data []byte, stream string) ([]byte, error) {
 	var resp map[string]json.RawMessage
 	if err := json.Unmarshal(data, &resp); err != nil {
-		return nil, fmt.Errorf("stream names response: %w", err)
+		return nil, fmt.Errorf("stream list response: %w", err)
 	}
-	var names []string
-	if raw, ok := resp["streams"]; ok {
-		if err := json.Unmarshal(raw, &names); err != nil {
-			return nil, fmt.Errorf("stream names response: %w", err)
+	var items []json.RawMessage
+	if raw, ok := resp["streams"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, fmt.Errorf("stream list response: %w", err)
 		}
 	}
-	kept := []string{}
-	if slices.Contains(names, stream) {
-		kept = append(kept, stream)
+	kept := []json.RawMessage{}
+	for _, it := range items {
+		var name string
+		if json.Unmarshal(it, &name) != nil {
+			var info struct {
+				Config struct {
+					Name string `json:"name"`
+				} `json:"config"`
+			}
+			_ = json.Unmarshal(it, &info)
+			name = info.Config.Name
+		}
+		if name == stream {
+			kept = append(kept, it)
+		}
 	}
 	resp["streams"], _ = json.Marshal(kept)
 	resp["total"], _ = json.Marshal(len(kept))

@@ -225,6 +225,17 @@ func TestSubscriberReadsEvents(t *testing.T) {
 		if got := strings.Join(names, ","); got != "LCW" {
 			t.Errorf("stream names = %q, want only LCW (the buckets' streams are hidden)", got)
 		}
+		names = nil
+		infos := c.js.ListStreams(ctx)
+		for si := range infos.Info() {
+			names = append(names, si.Config.Name)
+		}
+		if err := infos.Err(); err != nil {
+			t.Fatalf("stream list: %v", err)
+		}
+		if got := strings.Join(names, ","); got != "LCW" {
+			t.Errorf("stream list = %q, want only LCW", got)
+		}
 		m, err := s.GetMsg(ctx, 1)
 		if err != nil || m.Subject != "lcw.result.wf1.failed" {
 			t.Errorf("GetMsg(1) = %v, %v; want the first event", m, err)
