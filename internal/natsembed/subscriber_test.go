@@ -554,3 +554,61 @@ func TestListenerAuthentication(t *testing.T) {
 	}
 	nc.Close()
 }
+
+// TestListenerOnExistingStore: a store written by a server without a listener (every
+// deployment before it had one) keeps its stream and buckets when the listener is
+// turned on, and the other way round: lcwnotify's data stays in the global account.
+func TestListenerOnExistingStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o := listening(t)
+	plain := natsembed.Options{Dir: o.Dir}
+
+	s := start(t, plain)
+	js := connect(t, s)
+	if _, err := events.EnsureStream(ctx, js, events.StreamOptions{Name: "LCW", Prefix: "lcw"}); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: watcherBucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "lease", []byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "lcw.result.wf1.failed", []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown()
+
+	check := func(t *testing.T, s *natsembed.Server) {
+		t.Helper()
+		js := connect(t, s)
+		kv, err := js.KeyValue(ctx, watcherBucket)
+		if err != nil {
+			t.Fatalf("bucket lost: %v", err)
+		}
+		if e, err := kv.Get(ctx, "lease"); err != nil || string(e.Value()) != "kept" {
+			t.Fatalf("lease = %v, %v; want kept", e, err)
+		}
+		st, err := js.Stream(ctx, "LCW")
+		if err != nil {
+			t.Fatalf("stream lost: %v", err)
+		}
+		if m, err := st.GetMsg(ctx, 1); err != nil || string(m.Data) != "before" {
+			t.Fatalf("first event = %v, %v", m, err)
+		}
+	}
+	withListener := start(t, o)
+	check(t, withListener)
+	c := (&deployment{o: o, srv: withListener}).subscriber(t)
+	st, err := c.js.Stream(ctx, "LCW")
+	if err != nil {
+		t.Fatalf("subscriber: %v", err)
+	}
+	if m, err := st.GetMsg(ctx, 1); err != nil || string(m.Data) != "before" {
+		t.Errorf("subscriber reads %v, %v; want the event written before the listener", m, err)
+	}
+	withListener.Shutdown()
+	check(t, start(t, plain))
+}
