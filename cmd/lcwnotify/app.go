@@ -72,6 +72,7 @@ func startService(ctx context.Context, cfg *config, log *slog.Logger, o serviceO
 		name:         fmt.Sprintf("lcwnotify %s %s", o.command, cfg.Instance),
 		drainTimeout: cfg.ShutdownTimeout,
 		reconnects:   reconnects,
+		scope:        newListenerScope(cfg),
 	}, log)
 	if err != nil {
 		s.stopHTTP(context.Background())

@@ -162,7 +162,7 @@ func hostOf(raw string) string {
 func (c *checker) checkNATS(ctx context.Context, cfg *config, log *slog.Logger) *natsConn {
 	nctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	nc, err := connectNATS(nctx, cfg.NATS, natsOptions{name: "lcwnotify check", drainTimeout: 5 * time.Second, failFast: true}, log)
+	nc, err := connectNATS(nctx, cfg.NATS, natsOptions{name: "lcwnotify check", drainTimeout: 5 * time.Second, failFast: true, scope: newListenerScope(cfg)}, log)
 	switch {
 	case errors.Is(err, natsembed.ErrStoreLocked):
 		c.skip("nats", "the embedded store in %s is in use by a running lcwnotify: its /readyz reports NATS", cfg.NATS.DataDir)

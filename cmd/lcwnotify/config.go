@@ -55,15 +55,19 @@ type Watch struct {
 
 // NATS is the NATS server lcwnotify uses: an external one, or the embedded one.
 type NATS struct {
-	NatsURL       natsURLs `split_words:"true" group:"NATS" show:"embedded server" desc:"NATS server URL(s), comma-separated (nats://, tls://); empty runs an embedded server"`
-	NatsCreds     string   `split_words:"true" desc:"NATS user credentials file, a user JWT and its seed (external server); read again at every reconnect"`
-	NatsTlsCa     string   `split_words:"true" desc:"CA certificate file (PEM) to verify the NATS server"`
-	NatsTLSCert   string   `split_words:"true" desc:"client certificate file (PEM) for NATS; needs LCW_NATS_TLS_KEY"`
-	NatsTLSKey    string   `split_words:"true" desc:"client key file (PEM) for NATS; needs LCW_NATS_TLS_CERT"`
-	DataDir       string   `split_words:"true" default:"./lcwnotify-data" desc:"embedded server's JetStream store (the demo always uses a temporary one)"`
-	NatsListen    hostPort `split_words:"true" show:"no listener" desc:"host:port where the embedded server also accepts NATS clients, e.g. 127.0.0.1:4222 for nats sub"`
-	NatsMaxMemory byteSize `split_words:"true" default:"64MiB" min:"1MiB" desc:"embedded server's JetStream memory limit: bytes, or with KiB, MiB, GiB"`
-	NatsMaxStore  byteSize `split_words:"true" default:"1GiB" min:"16MiB" desc:"embedded server's JetStream disk limit (events and state)"`
+	NatsURL            natsURLs `split_words:"true" group:"NATS" show:"embedded server" desc:"NATS server URL(s), comma-separated (nats://, tls://); empty runs an embedded server"`
+	NatsCreds          string   `split_words:"true" desc:"NATS user credentials file, a user JWT and its seed (external server); read again at every reconnect"`
+	NatsTlsCa          string   `split_words:"true" desc:"CA certificate file (PEM) to verify the NATS server"`
+	NatsTLSCert        string   `split_words:"true" desc:"client certificate file (PEM) for NATS; needs LCW_NATS_TLS_KEY"`
+	NatsTLSKey         string   `split_words:"true" desc:"client key file (PEM) for NATS; needs LCW_NATS_TLS_CERT"`
+	DataDir            string   `split_words:"true" default:"./lcwnotify-data" desc:"embedded server's JetStream store (the demo always uses a temporary one)"`
+	NatsListen         hostPort `split_words:"true" show:"no listener" desc:"host:port where the embedded server also accepts subscribers (read-only: the events and consumers of the stream), e.g. 127.0.0.1:4222 for nats sub; they authenticate with LCW_NATS_LISTEN_NKEY"`
+	NatsListenNkey     string   `split_words:"true" show:"<LCW_DATA_DIR>/subscriber.nk" desc:"file with the subscribers' nkey: a user seed (SU…, mode 0600; nats --nkey reads it) or only its public key (U…); without it a seed is generated there on first start"`
+	NatsListenTLSCert  string   `split_words:"true" desc:"certificate file (PEM) for LCW_NATS_LISTEN; with LCW_NATS_LISTEN_TLS_KEY the listener requires TLS"`
+	NatsListenTLSKey   string   `split_words:"true" desc:"key file (PEM) for LCW_NATS_LISTEN_TLS_CERT"`
+	NatsListenInsecure bool     `split_words:"true" default:"false" desc:"true lets LCW_NATS_LISTEN accept other hosts without TLS (refused otherwise)"`
+	NatsMaxMemory      byteSize `split_words:"true" default:"64MiB" min:"1MiB" desc:"embedded server's JetStream memory limit: bytes, or with KiB, MiB, GiB"`
+	NatsMaxStore       byteSize `split_words:"true" default:"1GiB" min:"16MiB" desc:"embedded server's JetStream disk limit (events and state)"`
 }
 
 // Embedded reports whether lcwnotify runs its own NATS server.

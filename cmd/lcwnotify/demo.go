@@ -148,14 +148,15 @@ func demoConfig(cfg *config, simURL string, speed float64) (*config, func(), err
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: temporary store: %w", err)
 	}
-	d.NATS = NATS{DataDir: dir, NatsListen: cfg.NatsListen, NatsMaxMemory: cfg.NatsMaxMemory, NatsMaxStore: cfg.NatsMaxStore}
+	d.NATS = NATS{DataDir: dir, NatsListen: cfg.NatsListen, NatsListenNkey: cfg.NatsListenNkey, NatsListenTLSCert: cfg.NatsListenTLSCert,
+		NatsListenTLSKey: cfg.NatsListenTLSKey, NatsListenInsecure: cfg.NatsListenInsecure, NatsMaxMemory: cfg.NatsMaxMemory, NatsMaxStore: cfg.NatsMaxStore}
 	return &d, func() { os.RemoveAll(dir) }, nil
 }
 
 func writeDemoIntro(w io.Writer, cfg *config, simURL string, s *service, names []string) {
 	nats := "embedded, store in " + cfg.NATS.DataDir
 	if url := s.nats.ClientURL(); url != "" {
-		nats += fmt.Sprintf("; watch the events with: nats sub -s %s '%s'", url, events.AllResults(string(cfg.SubjectPrefix)))
+		nats += fmt.Sprintf("; watch the events with: nats sub -s %s --nkey %s '%s'", url, s.nats.SubscriberKeyFile(), events.AllResults(string(cfg.SubjectPrefix)))
 	}
 	var b strings.Builder
 	b.WriteString("lcwnotify demo: a simulated Entra tenant plays a scripted scenario for about a minute or less:\n" +

@@ -10,22 +10,22 @@ import (
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
-	"github.com/lcwnotify/lcwnotify/internal/natsembed"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// natsAt starts a NATS server with JetStream on addr, storing in dir.
-func natsAt(t *testing.T, addr, dir string) *natsembed.Server {
+// natsAt starts a NATS server with JetStream on addr, storing in dir, open to every
+// client with every permission, as an external server of a test can be.
+func natsAt(t *testing.T, addr, dir string) *server.Server {
 	t.Helper()
-	s, err := natsembed.Start(context.Background(), natsembed.Options{Dir: dir, Listen: addr})
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Shutdown)
-	return s
+	p, _ := strconv.Atoi(port)
+	return startNATSServer(t, &server.Options{Host: host, Port: p, JetStream: true, StoreDir: dir})
 }
 
 // TestExternalNATSOutage: a notifier started before its NATS server waits for it

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/natsembed"
-	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +25,8 @@ type natsConn struct {
 	url    natsURLs          // LCW_NATS_URL, to keep it out of reported errors
 	closed chan struct{}     // closed when nc is closed (drained)
 	log    *slog.Logger
+
+	subscriberKeyFile string // the embedded listener's nkey file, "" without a listener
 }
 
 // natsOptions are the parts of the configuration connectNATS needs besides cfg.NATS.
@@ -37,6 +37,8 @@ type natsOptions struct {
 	// failFast reports a server that cannot be reached at once instead of retrying in
 	// the background (check).
 	failFast bool
+	// scope is what the embedded server's listener lets subscribers read.
+	scope listenerScope
 }
 
 // connectNATS starts the embedded server (cfg.Embedded) or connects to the configured
@@ -69,24 +71,17 @@ func connectNATS(ctx context.Context, cfg NATS, o natsOptions, log *slog.Logger)
 	}
 
 	if cfg.Embedded() {
-		srv, err := natsembed.Start(ctx, natsembed.Options{
-			Dir: cfg.DataDir, Listen: string(cfg.NatsListen), MaxMemory: int64(cfg.NatsMaxMemory), MaxStore: int64(cfg.NatsMaxStore), Logger: log,
-		})
-		if errors.Is(err, natsembed.ErrStoreLocked) {
-			return nil, fmt.Errorf("start the embedded NATS server: %w: run one lcwnotify per LCW_DATA_DIR "+
-				"(processes that work together share an external NATS, LCW_NATS_URL)", err)
-		}
+		eo, err := embeddedOptions(cfg, o.scope)
 		if err != nil {
-			return nil, fmt.Errorf("start the embedded NATS server in %s: %w", cfg.DataDir, err)
+			return nil, err
+		}
+		eo.Logger = log
+		srv, err := natsembed.Start(ctx, eo)
+		if err != nil {
+			return nil, explainEmbeddedError(err, cfg)
 		}
 		c.srv = srv
-		if url := srv.ClientURL(); url != "" {
-			c.log.Info("embedded NATS server accepts clients", "url", url)
-			if host, _, _ := net.SplitHostPort(string(cfg.NatsListen)); !outbound.IsLoopback(host) {
-				c.log.Warn("the embedded NATS server listens beyond this host and has no authentication: "+
-					"anyone who reaches it can read and publish events; bind LCW_NATS_LISTEN to 127.0.0.1", "listen", cfg.NatsListen)
-			}
-		}
+		c.logListener(cfg, eo)
 		c.nc, err = srv.Connect(opts...)
 		if err != nil {
 			srv.Shutdown()
@@ -153,6 +148,10 @@ func redactNATSError(err error, url natsURLs) error {
 	}
 	return err
 }
+
+// SubscriberKeyFile returns the file holding the key subscribers of the embedded
+// server's listener authenticate with, or "" when there is no listener.
+func (c *natsConn) SubscriberKeyFile() string { return c.subscriberKeyFile }
 
 // ClientURL returns the embedded server's client listener URL, or "" when there is none.
 func (c *natsConn) ClientURL() string {

@@ -10,10 +10,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"net"
 	"net/url"
 	"os"
 	"strings"
 
+	"github.com/lcwnotify/lcwnotify/internal/natsembed"
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/nats-io/nkeys"
 )
 
@@ -23,6 +26,7 @@ var rules = []func(v *validation){
 	azureAuthorityHost,
 	natsEmbeddedOrExternal,
 	natsFiles,
+	natsListener,
 	replicasNeedCluster,
 	slackTokenOrWebhook,
 	webhookNeedsSecret,
@@ -120,6 +124,44 @@ func natsFiles(v *validation) {
 		if _, err := tls.LoadX509KeyPair(v.NatsTLSCert, v.NatsTLSKey); err != nil {
 			v.add("LCW_NATS_TLS_CERT", "cannot load the client certificate with LCW_NATS_TLS_KEY: %v", err)
 		}
+	}
+}
+
+// natsListenerSettings tune the embedded server's listener for subscribers.
+var natsListenerSettings = []string{"LCW_NATS_LISTEN_NKEY", "LCW_NATS_LISTEN_TLS_CERT", "LCW_NATS_LISTEN_TLS_KEY", "LCW_NATS_LISTEN_INSECURE"}
+
+// natsListener: the listener's settings need the listener, its key file and certificate
+// must load, and a listener reachable from other hosts needs TLS unless plaintext was
+// asked for.
+func natsListener(v *validation) {
+	for _, name := range natsListenerSettings {
+		switch {
+		case !v.set(name), name == "LCW_NATS_LISTEN_INSECURE" && !v.NatsListenInsecure:
+		case v.set("LCW_NATS_URL"):
+			v.add(name, "applies to the embedded server only, and LCW_NATS_URL is set")
+		case !v.set("LCW_NATS_LISTEN"):
+			v.add(name, "needs LCW_NATS_LISTEN (the embedded server opens no listener without it)")
+		}
+	}
+	if v.set("LCW_NATS_URL") || v.NatsListen == "" {
+		return
+	}
+	v.requiredWith("LCW_NATS_LISTEN_TLS_KEY", "LCW_NATS_LISTEN_TLS_CERT", "")
+	v.requiredWith("LCW_NATS_LISTEN_TLS_CERT", "LCW_NATS_LISTEN_TLS_KEY", "")
+	if v.NatsListenTLSCert != "" && v.NatsListenTLSKey != "" {
+		if _, err := tls.LoadX509KeyPair(v.NatsListenTLSCert, v.NatsListenTLSKey); err != nil {
+			v.add("LCW_NATS_LISTEN_TLS_CERT", "cannot load the certificate with LCW_NATS_LISTEN_TLS_KEY: %v", err)
+		}
+	}
+	if v.NatsListenNkey != "" {
+		if _, err := natsembed.ReadNKeyFile(v.NatsListenNkey); err != nil {
+			v.add("LCW_NATS_LISTEN_NKEY", "%s", strings.TrimPrefix(err.Error(), "natsembed: "))
+		}
+	}
+	if host, _, err := net.SplitHostPort(string(v.NatsListen)); err == nil && !outbound.IsLoopback(host) && v.NatsListenTLSCert == "" && !v.NatsListenInsecure {
+		v.add("LCW_NATS_LISTEN", "%s accepts connections from other hosts, and the listener has no TLS: set "+
+			"LCW_NATS_LISTEN_TLS_CERT and LCW_NATS_LISTEN_TLS_KEY, bind it to 127.0.0.1, or accept plaintext with "+
+			"LCW_NATS_LISTEN_INSECURE=true", v.NatsListen)
 	}
 }
 

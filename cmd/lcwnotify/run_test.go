@@ -179,17 +179,20 @@ func TestRunDeliversAndShutsDownCleanly(t *testing.T) {
 	noSecrets(t, "the log", p2.stderr.String())
 }
 
-// TestRunSplit: two watchers and a notifier as separate processes on one NATS server (the
-// first watcher's embedded server, listening on loopback) deliver a failure once; one
-// watcher polls, the other stands by.
+// TestRunSplit: two watchers and a notifier as separate processes on one NATS server
+// deliver a failure once; one watcher polls, the other stands by. (The embedded server's
+// listener admits read-only subscribers only, so processes that work together share an
+// external server.)
 func TestRunSplit(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	wf := w.sim.AddWorkflow(graphsim.Workflow{DisplayName: "Offboard leavers", Category: graphsim.CategoryLeaver})
 
 	natsAddr := freeAddr(t)
+	natsAt(t, natsAddr, t.TempDir())
 	watchEnv := maps.Clone(w.env)
-	watchEnv["LCW_NATS_LISTEN"] = natsAddr
+	delete(watchEnv, "LCW_DATA_DIR")
+	watchEnv["LCW_NATS_URL"] = "nats://" + natsAddr
 	watch := start(t, watchEnv, "watch")
 	watchBase := "http://" + watch.httpAddr()
 	eventually(t, 20*time.Second, "the watcher to be ready", func() bool {

@@ -85,12 +85,13 @@ func TestStoreLockedWhileRunning(t *testing.T) {
 }
 
 func TestListener(t *testing.T) {
-	s := start(t, natsembed.Options{Dir: t.TempDir(), Listen: "127.0.0.1:0"})
+	o := listening(t)
+	s := start(t, o)
 	url := s.ClientURL()
 	if !strings.HasPrefix(url, "nats://127.0.0.1:") {
 		t.Fatalf("ClientURL = %q, want a loopback nats URL", url)
 	}
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, subscriberKey(t, o))
 	if err != nil {
 		t.Fatalf("connect over TCP: %v", err)
 	}
@@ -129,8 +130,13 @@ func TestStartErrors(t *testing.T) {
 	}{
 		{"no dir", natsembed.Options{}, "store directory not set"},
 		{"dir is a file", natsembed.Options{Dir: file}, "create store directory"},
-		{"bad listen", natsembed.Options{Dir: t.TempDir(), Listen: "127.0.0.1"}, "listen address"},
-		{"bad port", natsembed.Options{Dir: t.TempDir(), Listen: "127.0.0.1:99999"}, "port must be"},
+		{"bad listen", withListen(listening(t), "127.0.0.1"), "listen address"},
+		{"bad port", withListen(listening(t), "127.0.0.1:99999"), "port must be"},
+		{"listener without stream", natsembed.Options{Dir: t.TempDir(), Listen: "127.0.0.1:0"}, "subscribers' stream"},
+		{"listener with inbox prefix", withPrefix(listening(t), "_INBOX"), "cannot be exported"},
+		{"listener with system prefix", withPrefix(listening(t), "$SYS"), "cannot be exported"},
+		{"listener without key", withKey(listening(t), "", false), "nkey file"},
+		{"listener with missing key", withKey(listening(t), filepath.Join(t.TempDir(), "absent.nk"), false), "read nkey file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,13 +153,14 @@ func TestStartErrors(t *testing.T) {
 }
 
 func TestListenConflictIsAnError(t *testing.T) {
-	s := start(t, natsembed.Options{Dir: t.TempDir(), Listen: "127.0.0.1:0"})
+	s := start(t, listening(t))
 	addr := strings.TrimPrefix(s.ClientURL(), "nats://")
 	var logs bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	s2, err := natsembed.Start(ctx, natsembed.Options{Dir: t.TempDir(), Listen: addr,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	o := withListen(listening(t), addr)
+	o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	s2, err := natsembed.Start(ctx, o)
 	if err == nil {
 		s2.Shutdown()
 		t.Fatal("second server on a taken port started")
