@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -82,36 +83,62 @@ type activationTarget struct {
 // activate serves POST /workflows/{id}/activate: a run of the workflow for up to ten
 // users, regardless of its execution conditions.
 func (s *Sim) activate(x *exchange) *apiError {
-	body, e := readObject(x)
-	if e != nil {
+	var users []string
+	return s.action(x, func(body map[string]json.RawMessage) (e *apiError) {
+		users, e = parseActivate(body)
 		return e
-	}
-	users, e := parseActivate(body)
-	if e != nil {
-		return e
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	wf, e := s.activatable(x.rt.wid)
-	if e != nil {
-		return e
-	}
-	if e := s.checkSubjects(users); e != nil {
-		return e
-	}
-	s.startActivation(x, wf, "activate", ExecutionOnDemand, activationTarget{users: users}, Activation{})
-	return nil
+	}, func(wf *workflowRec) *apiError {
+		if e := s.checkSubjects(users); e != nil {
+			return e
+		}
+		s.startActivation(x, wf, "activate", ExecutionOnDemand, activationTarget{users: users}, Activation{})
+		return nil
+	})
 }
 
 // activateWithScope serves POST /workflows/{id}/activateWithScope: a run of the
 // processing results, the (failed) users of a run, or users, named by the scope.
 func (s *Sim) activateWithScope(x *exchange) *apiError {
+	var req scopeRequest
+	return s.action(x, func(body map[string]json.RawMessage) (e *apiError) {
+		req, e = parseWithScope(body)
+		return e
+	}, func(wf *workflowRec) *apiError {
+		var (
+			target activationTarget
+			e      *apiError
+		)
+		switch req.kind {
+		case ScopeProcessingResults:
+			target, e = s.resultsTarget(wf, req)
+		case ScopeRun:
+			target, e = s.runTarget(wf, req)
+		default:
+			if e = s.checkSubjects(req.ids); e == nil {
+				target = activationTarget{users: req.ids, scope: &scopeRec{kind: ScopeUsers, users: req.ids}}
+			}
+		}
+		if e != nil {
+			return e
+		}
+		rec := Activation{Scope: req.kind, TaskScope: req.taskScope, UserScope: req.userScope, ScopeRunID: req.runID}
+		if req.kind == ScopeProcessingResults {
+			rec.ProcessingResults = req.ids
+		}
+		s.startActivation(x, wf, "activateWithScope", ExecutionActivatedWithScope, target, rec)
+		return nil
+	})
+}
+
+// action answers a workflow action: the body is read and parsed first (400 before
+// 404, as OData binds the payload before it resolves the entity), then run is called
+// with the workflow, s.mu held for writing.
+func (s *Sim) action(x *exchange, parse func(map[string]json.RawMessage) *apiError, run func(*workflowRec) *apiError) *apiError {
 	body, e := readObject(x)
 	if e != nil {
 		return e
 	}
-	req, e := parseWithScope(body)
-	if e != nil {
+	if e := parse(body); e != nil {
 		return e
 	}
 	s.mu.Lock()
@@ -120,26 +147,7 @@ func (s *Sim) activateWithScope(x *exchange) *apiError {
 	if e != nil {
 		return e
 	}
-	var target activationTarget
-	switch req.kind {
-	case ScopeProcessingResults:
-		target, e = s.resultsTarget(wf, req)
-	case ScopeRun:
-		target, e = s.runTarget(wf, req)
-	default:
-		if e = s.checkSubjects(req.ids); e == nil {
-			target = activationTarget{users: req.ids, scope: &scopeRec{kind: ScopeUsers, users: req.ids}}
-		}
-	}
-	if e != nil {
-		return e
-	}
-	rec := Activation{Scope: req.kind, TaskScope: req.taskScope, UserScope: req.userScope, ScopeRunID: req.runID}
-	if req.kind == ScopeProcessingResults {
-		rec.ProcessingResults = req.ids
-	}
-	s.startActivation(x, wf, "activateWithScope", ExecutionActivatedWithScope, target, rec)
-	return nil
+	return run(wf)
 }
 
 // activatable finds a workflow that may run on demand. Callers hold s.mu.

@@ -92,6 +92,21 @@ func decodeRun(raw json.RawMessage, d *itemDecoder) (Run, skip) {
 	}, ""
 }
 
+// unmarshalPresent decodes b into the fields F of a j* struct (declared without its
+// UnmarshalJSON) when b is a JSON object, and reports whether it did; a value that is
+// not an object is recorded on fl as why. Absent and null are neither.
+func unmarshalPresent[F any](b []byte, fl *flaw, why string) (F, bool) {
+	var f F
+	if isNull(b) {
+		return f, false
+	}
+	if !object(b) || json.Unmarshal(b, &f) != nil {
+		fl.set(b, why)
+		return f, false
+	}
+	return f, true
+}
+
 // jTask is the expanded task of a taskProcessingResult.
 type jTask struct {
 	ID                jString `json:"id"`
@@ -105,17 +120,11 @@ type jTask struct {
 }
 
 func (j *jTask) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
-	}
 	type fields jTask // without this method
-	var f fields
-	if !object(b) || json.Unmarshal(b, &f) != nil {
-		j.set(b, "not an object")
-		return nil
+	if f, ok := unmarshalPresent[fields](b, &j.flaw, "not an object"); ok {
+		*j = jTask(f)
+		j.present = true
 	}
-	*j = jTask(f)
-	j.present = true
 	return nil
 }
 

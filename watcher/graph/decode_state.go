@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -20,17 +19,11 @@ type jQuarantine struct {
 }
 
 func (j *jQuarantine) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
-	}
 	type fields jQuarantine // without this method
-	var f fields
-	if !object(b) || json.Unmarshal(b, &f) != nil {
-		j.set(b, "not an object")
-		return nil
+	if f, ok := unmarshalPresent[fields](b, &j.flaw, "not an object"); ok {
+		*j = jQuarantine(f)
+		j.present = true
 	}
-	*j = jQuarantine(f)
-	j.present = true
 	return nil
 }
 
@@ -72,17 +65,11 @@ type jScope struct {
 }
 
 func (j *jScope) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
+	type fields jScope // without this method
+	if f, ok := unmarshalPresent[fields](b, &j.flaw, "not an activation scope"); ok {
+		*j = jScope(f)
+		j.present = true
 	}
-	type fields jScope
-	var f fields
-	if !object(b) || json.Unmarshal(b, &f) != nil {
-		j.set(b, "not an activation scope")
-		return nil
-	}
-	*j = jScope(f)
-	j.present = true
 	return nil
 }
 
