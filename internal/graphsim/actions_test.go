@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,8 +152,10 @@ func TestActivateActionNames(t *testing.T) {
 	for _, name := range []string{"activate", "microsoft.graph.identityGovernance.activate", "Activate"} {
 		mustStatus(t, f.post(t, lcw+"/"+wf.ID+"/"+name, subjects(u.ID)), http.StatusNoContent)
 	}
-	if n := len(f.sim.Activations()); n != 3 {
-		t.Errorf("activations = %d, want 3", n)
+	beta := "/beta/identityGovernance/lifecycleWorkflows/workflows/" + wf.ID + "/activate"
+	mustStatus(t, f.post(t, beta, subjects(u.ID)), http.StatusNoContent)
+	if n := len(f.sim.Activations()); n != 4 {
+		t.Errorf("activations = %d, want 4", n)
 	}
 	for _, bad := range []string{"activateNow", "microsoft.graph.activate", "activate/x"} {
 		if r := f.post(t, lcw+"/"+wf.ID+"/"+bad, subjects(u.ID)); r.status != http.StatusBadRequest {
@@ -370,5 +373,43 @@ func TestActivateWithScopeRefusesBadScopes(t *testing.T) {
 	mustStatus(t, r, http.StatusBadRequest)
 	if !strings.Contains(r.errorMessage(), "no failed users") {
 		t.Errorf("message = %q", r.errorMessage())
+	}
+}
+
+// TestConcurrentActivations: activations, clock moves and reads at once; every
+// activation is recorded once and every run plays out.
+func TestConcurrentActivations(t *testing.T) {
+	f := newFixture(t, graphsim.Options{})
+	users := f.sim.AddUsers(8)
+	wf := f.sim.AddWorkflow(graphsim.Workflow{})
+	var wg sync.WaitGroup
+	for i := range users {
+		wg.Go(func() {
+			for range 5 {
+				if r := f.post(t, lcw+"/"+wf.ID+"/activate", subjects(users[i].ID)); r.status != http.StatusNoContent {
+					t.Errorf("status %d: %s", r.status, r.raw)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 50 {
+			f.clock.Advance(time.Second)
+			f.sim.Runs(wf.ID)
+		}
+	})
+	wg.Wait()
+	f.clock.Advance(time.Hour)
+	acts := f.sim.Activations()
+	if len(acts) != 40 {
+		t.Fatalf("%d activations, want 40", len(acts))
+	}
+	for i, a := range acts {
+		if a.Seq != i+1 {
+			t.Errorf("activation %d has Seq %d", i, a.Seq)
+		}
+		if run, _ := f.sim.Run(wf.ID, a.RunID); run.Status != events.StatusCompleted {
+			t.Errorf("run %s is %s", run.ID, run.Status)
+		}
 	}
 }
