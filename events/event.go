@@ -59,9 +59,13 @@ type Workflow struct {
 
 // TaskResult is one taskProcessingResult of a user's workflow execution.
 type TaskResult struct {
-	ID                string     `json:"id,omitempty"`
-	ProcessingStatus  string     `json:"processingStatus"`
-	FailureReason     *string    `json:"failureReason"`
+	ID               string  `json:"id,omitempty"`
+	ProcessingStatus string  `json:"processingStatus"`
+	FailureReason    *string `json:"failureReason"`
+	// ProcessingInfo is Graph's human-readable context for the outcome (a task that
+	// succeeded without acting because the user already was in that state); absent
+	// when Graph gives none.
+	ProcessingInfo    *string    `json:"processingInfo,omitempty"`
 	StartedDateTime   *time.Time `json:"startedDateTime,omitempty"`
 	CompletedDateTime *time.Time `json:"completedDateTime,omitempty"`
 	Task              Task       `json:"task"`

@@ -16,6 +16,7 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 func sampleData(status string, prev *string) Data {
 	reason := "The user's manager is not set."
+	info := "The user was already a member of every group."
 	return Data{
 		TenantID: "5f5c0a1e-0000-4000-8000-000000000001",
 		Workflow: Workflow{ID: "wf-1", DisplayName: "Onboard new hires", Category: "joiner", Version: 3},
@@ -26,6 +27,9 @@ func sampleData(status string, prev *string) Data {
 			`"scheduledDateTime":"2024-05-01T09:59:00Z","startedDateTime":null,"subject":{"id":"user-1"}}`),
 		PreviousProcessingStatus: prev,
 		TaskProcessingResults: []TaskResult{{
+			ID: "tpr-0", ProcessingStatus: "completed", ProcessingInfo: &info,
+			Task: Task{DisplayName: "Add user to groups", Category: "joiner", ExecutionSequence: 1},
+		}, {
 			ID: "tpr-1", ProcessingStatus: "failed", FailureReason: &reason,
 			Task: Task{DisplayName: "Send welcome email to new hire manager", Category: "joiner", ExecutionSequence: 2},
 		}},

@@ -78,6 +78,7 @@ func taskResults(in []graph.TaskProcessingResult) []events.TaskResult {
 			ID:                t.ID,
 			ProcessingStatus:  t.ProcessingStatus,
 			FailureReason:     t.FailureReason,
+			ProcessingInfo:    t.ProcessingInfo,
 			StartedDateTime:   t.StartedDateTime,
 			CompletedDateTime: t.CompletedDateTime,
 			Task: events.Task{

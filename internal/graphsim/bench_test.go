@@ -184,3 +184,63 @@ func BenchmarkFullListing(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSimulatedDay plays what the adaptive-polling benchmark drives: 10 workflows
+// on the 3-hour schedule, runs of 1–300 users lasting 1–20 minutes, on a manual
+// clock stepped every poll interval, with the poll's three list requests per workflow
+// at each step. One op is one simulated day; baseline is the same day of polls with no
+// scheduled run at all (what the timeline costs when nothing is due).
+func BenchmarkSimulatedDay(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		hook graphsim.ScheduleHook
+		step time.Duration
+	}{
+		{"baseline/step=60s", nil, time.Minute},
+		{"runs/step=60s", graphsim.RandomRuns(7, graphsim.RandomRunsOptions{FailedRate: 0.02, ErrorsRate: 0.01}), time.Minute},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var results, requests int64
+			for b.Loop() {
+				clock := graphsim.NewClock(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
+				sim := graphsim.New(graphsim.Options{Seed: 1, Now: clock.Now})
+				var wfs []string
+				for i := range 10 {
+					wfs = append(wfs, sim.AddWorkflow(graphsim.Workflow{ScheduleOffset: time.Duration(i) * 7 * time.Minute}).ID)
+				}
+				if tc.hook != nil {
+					sim.SetScheduleHook(tc.hook)
+				}
+				srv := httptest.NewServer(sim)
+				bt := &benchTenant{sim: sim, srv: srv}
+				for end := clock.Now().Add(24 * time.Hour); clock.Now().Before(end); clock.Advance(tc.step) {
+					now := clock.Now()
+					from, to := ts(now.Add(-10*time.Minute)), ts(now.Add(time.Minute))
+					for _, wf := range wfs {
+						base := srv.URL + lcw + "/" + wf
+						for _, u := range []string{
+							q(base+"/runs", "$filter", "lastUpdatedDateTime ge "+from+" and lastUpdatedDateTime le "+to),
+							q(base+"/userProcessingResults", "$filter", "completedDateTime ge "+from+" and completedDateTime le "+to),
+							q(base+"/userProcessingResults", "$filter", "processingStatus ne 'completed' and processingStatus ne 'completedWithErrors' and "+
+								"processingStatus ne 'failed' and processingStatus ne 'canceled' and scheduledDateTime ge "+ts(now.Add(-29*24*time.Hour))+
+								" and scheduledDateTime le "+to),
+						} {
+							if st := bt.get(b, u); st != http.StatusOK {
+								b.Fatalf("status %d", st)
+							}
+						}
+					}
+				}
+				for _, wf := range wfs {
+					for _, run := range sim.Runs(wf) {
+						results += int64(len(run.Results))
+					}
+				}
+				requests += sim.Stats().Requests
+				srv.Close()
+			}
+			b.ReportMetric(float64(results)/float64(b.N), "results/day")
+			b.ReportMetric(float64(requests)/float64(b.N), "req/day")
+		})
+	}
+}

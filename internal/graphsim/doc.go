@@ -10,6 +10,8 @@
 //	GET …/userProcessingResults/{id} (both paths)
 //	GET /workflows/{wid}/userProcessingResults/summary(startDateTime=…,endDateTime=…)
 //	GET …/userProcessingResults/{id}/taskProcessingResults (both paths; $expand=task)
+//	POST /workflows/{wid}/activate, /workflows/{wid}/activateWithScope
+//	POST /workflows/{wid}/clearQuarantine (delegated-only in Graph: refused with RequireRoles)
 //
 // plus GET /users/{id} ($select) and the beta PATCH
 // /workflowBase/userProcessingResults/{id}, so a person can change a status by hand
@@ -44,6 +46,17 @@
 //     Preference-Applied.
 //   - A run's lastUpdatedDateTime, status and counts change whenever one of its results
 //     changes.
+//   - Workflows carry their state: isEnabled, isSchedulingEnabled,
+//     nextScheduleRunDateTime, quarantineDetails and settings.quarantineConfiguration;
+//     runs carry activatedOnScope; task results processingInfo.
+//   - The actions validate their bodies as OData does (unknown parameters and
+//     properties, wrong JSON kinds, abstract or unknown @odata.type, enum literals, more
+//     than ten subjects), answer 404 for unknown workflows, results and runs, 406 for
+//     users the directory does not hold (as Microsoft's example does), 409 for a
+//     disabled workflow or an unfinished result or run, and 204 when accepted.
+//   - With Options.RequireRoles, every operation needs one of the application
+//     permissions Microsoft documents for it in the token's roles claim, else 403
+//     Authorization_RequestDenied.
 //
 // # Report windows
 //
@@ -58,11 +71,28 @@
 // default window. Later pages of a listing keep the clock of its first page: they show
 // what was scheduled up to then, so a listing ends even while new runs keep starting.
 //
+// # The clock
+//
+// The simulated service acts by itself on Options.Now: a workflow that is enabled,
+// scheduled and not quarantined gets a nextScheduleRunDateTime on the tenant's
+// workflowScheduleIntervalInHours (1–24, default 3) and a scheduled run at it, for the
+// users a ScheduleHook names (RandomRuns makes them up); the results of scheduled runs
+// and of activations go queued, inProgress, then their Outcome (SetActivationOutcome
+// scripts re-runs: they succeed by default). A scheduled run over a workflow's
+// QuarantineLimits quarantines the workflow: the run reports quarantined, its results
+// wait queued and the schedule stops until ReleaseQuarantine; on-demand runs are not
+// subject to the limits. Nothing runs in the background: each request and scenario
+// call first applies, in order and at their own timestamps, the events that fell due,
+// so a test driving a Clock plays a day in milliseconds.
+//
 // # Scenarios
 //
 // The Go API builds the tenant and moves it along: AddUser, AddWorkflow,
 // NewWorkflowVersion, StartRun/StartRunWith (results can be created already failed),
-// SetResultStatus/UpdateResult (task results and the run follow), SetUserAccess
+// SetResultStatus/UpdateResult (task results and the run follow; processingInfo with
+// TaskInfo), SetWorkflowEnabled, SetSchedulingEnabled, SetQuarantineLimits,
+// Quarantine/ReleaseQuarantine, SetScheduleInterval, SetScheduleHook, Activations (every
+// accepted activation, for "exactly once" assertions), SetUserAccess
 // (403/404 users), GenerateHistory (hundreds of thousands of completed results in
 // about a second), InjectFault and ThrottleFor (429 with fractional Retry-After, 503,
 // 504, malformed and truncated bodies, slow answers), Stats (requests and bytes per

@@ -23,7 +23,8 @@ const (
 	// FaultMalformed answers 200 with a JSON content type and a body that is not JSON.
 	FaultMalformed
 	// FaultTruncated sends the real response's headers (Content-Length included) and
-	// half its body, then drops the connection.
+	// half its body, then drops the connection. An answer without a body (an action's
+	// 204) is dropped whole: the request was served, the client never learns it.
 	FaultTruncated
 	// FaultSlow waits Delay (or until the client gives up) before answering normally.
 	FaultSlow
@@ -171,6 +172,9 @@ func (s *Sim) applyFault(x *exchange) bool {
 		inner.w = &countingWriter{ResponseWriter: buf}
 		s.serve(&inner)
 		body := buf.body.Bytes()
+		if len(body) == 0 {
+			panic(http.ErrAbortHandler) // nothing written: the connection just breaks
+		}
 		x.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		x.w.WriteHeader(buf.status)
 		_, _ = x.w.Write(body[:len(body)/2])

@@ -7,31 +7,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 )
 
-// clock is a settable clock for Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 123456700, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *graphsim.Clock {
+	return graphsim.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 123456700, time.UTC))
 }
 
 const testToken = "test-token"
@@ -39,7 +22,7 @@ const testToken = "test-token"
 // fixture is a simulator on a fake clock behind a real HTTP server.
 type fixture struct {
 	sim   *graphsim.Sim
-	clock *clock
+	clock *graphsim.Clock
 	srv   *httptest.Server
 }
 

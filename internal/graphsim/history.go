@@ -45,7 +45,7 @@ type HistoryStats struct {
 // nothing to announce. Task results are not stored: they are derived from a compact
 // record when read, which keeps 300k results in about 100 MB.
 func (s *Sim) GenerateHistory(o HistoryOptions) HistoryStats {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	if o.Days <= 0 || o.Days > 29 {
 		o.Days = 29

@@ -1,37 +1,20 @@
 package graphsim
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"mime"
-	"net/http"
 	"strings"
 	"time"
 )
-
-// maxPatchBody bounds the PATCH body.
-const maxPatchBody = 64 << 10
 
 // patchResult serves the beta PATCH /workflowBase/userProcessingResults/{id}: the
 // documented properties of the seed page, validated as strictly as OData validates a
 // payload. A new processingStatus moves the result (and its task results and run) as
 // UpdateResult does; explicit timestamps and counts then override.
 func (s *Sim) patchResult(x *exchange) ([]byte, *apiError) {
-	mt, _, _ := mime.ParseMediaType(x.r.Header.Get("Content-Type"))
-	if mt != "application/json" {
-		return nil, &apiError{status: http.StatusUnsupportedMediaType, code: "UnsupportedMediaType",
-			message: "The request body must be JSON: send 'Content-Type: application/json'."}
-	}
-	raw, err := io.ReadAll(io.LimitReader(x.r.Body, maxPatchBody+1))
-	if err != nil || len(raw) > maxPatchBody {
-		return nil, errBadRequest("The request body could not be read or is too large.")
-	}
-	var body map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&body); err != nil || body == nil {
-		return nil, errBadRequest("The request body is not a JSON object.")
+	body, e := readObject(x)
+	if e != nil {
+		return nil, e
 	}
 	p, e := parsePatch(body)
 	if e != nil {

@@ -17,18 +17,21 @@ type queryOpts struct {
 // allowedOptions lists the system query options each operation documents; lists
 // also take $top and $skiptoken for paging.
 var allowedOptions = map[Operation][]string{
-	OpListWorkflows:   {"$filter", "$orderby", "$search", "$select", "$top", "$skiptoken"},
-	OpGetWorkflow:     {"$select"},
-	OpListRuns:        {"$filter", "$orderby", "$select", "$top", "$skiptoken"},
-	OpGetRun:          {"$select"},
-	OpRunSummary:      nil,
-	OpListResults:     {"$filter", "$orderby", "$select", "$expand", "$top", "$skiptoken"},
-	OpListRunResults:  {"$filter", "$orderby", "$select", "$expand", "$top", "$skiptoken"},
-	OpGetResult:       {"$select"},
-	OpResultSummary:   nil,
-	OpListTaskResults: {"$filter", "$orderby", "$select", "$expand", "$top", "$skiptoken"},
-	OpGetUser:         {"$select"},
-	OpUpdateResult:    nil,
+	OpListWorkflows:     {"$filter", "$orderby", "$search", "$select", "$top", "$skiptoken"},
+	OpGetWorkflow:       {"$select"},
+	OpListRuns:          {"$filter", "$orderby", "$select", "$top", "$skiptoken"},
+	OpGetRun:            {"$select"},
+	OpRunSummary:        nil,
+	OpListResults:       {"$filter", "$orderby", "$select", "$expand", "$top", "$skiptoken"},
+	OpListRunResults:    {"$filter", "$orderby", "$select", "$expand", "$top", "$skiptoken"},
+	OpGetResult:         {"$select"},
+	OpResultSummary:     nil,
+	OpListTaskResults:   {"$filter", "$orderby", "$select", "$expand", "$top", "$skiptoken"},
+	OpGetUser:           {"$select"},
+	OpUpdateResult:      nil,
+	OpActivate:          nil,
+	OpActivateWithScope: nil,
+	OpClearQuarantine:   nil,
 }
 
 // parseQuery reads the request's system query options. Options outside the

@@ -38,6 +38,7 @@ type exchange struct {
 	clientRequestID string
 	includeUnknown  bool
 	rt              route
+	token           string // the bearer token, for the roles it carries
 }
 
 func newRequestID() string {
@@ -72,6 +73,15 @@ func (x *exchange) writeJSON(status int, b []byte) {
 	}
 	x.w.WriteHeader(status)
 	_, _ = x.w.Write(b)
+}
+
+// writeNoContent sends 204, the answer of an action without a result.
+func (x *exchange) writeNoContent() {
+	x.setHeaders()
+	if x.includeUnknown {
+		x.w.Header().Set("Preference-Applied", "include-unknown-enum-members")
+	}
+	x.w.WriteHeader(http.StatusNoContent)
 }
 
 // writeError sends e in Graph's error shape, echoing the client's request id.

@@ -23,6 +23,11 @@ const (
 	OpListTaskResults Operation = "listTaskProcessingResults"
 	OpGetUser         Operation = "getUser"
 	OpUpdateResult    Operation = "updateUserProcessingResult" // beta PATCH /workflowBase/userProcessingResults/{id}
+	// OpActivate, OpActivateWithScope and OpClearQuarantine are the workflow actions
+	// (POST /workflows/{id}/activate, …/activateWithScope, …/clearQuarantine).
+	OpActivate          Operation = "activate"
+	OpActivateWithScope Operation = "activateWithScope"
+	OpClearQuarantine   Operation = "clearQuarantine"
 	// OpUnknown is any request the simulator has no route for.
 	OpUnknown Operation = "unknown"
 )
@@ -95,6 +100,10 @@ func routeWorkflow(rt *route, seg []string) bool {
 		rt.op = OpGetWorkflow
 		return true
 	}
+	if op, ok := workflowAction(seg[0]); ok && len(seg) == 1 {
+		rt.op, rt.method = op, http.MethodPost
+		return true
+	}
 	switch seg[0] {
 	case "runs":
 		seg = seg[1:]
@@ -127,6 +136,22 @@ func routeWorkflow(rt *route, seg []string) bool {
 		return routeResults(rt, seg, OpListResults)
 	}
 	return false
+}
+
+// workflowAction recognises a bound action segment: its name, optionally qualified
+// with its namespace as the SDKs send it, matched without regard to case as Graph
+// matches segments ("activatewithscope" in Microsoft's own example).
+func workflowAction(seg string) (Operation, bool) {
+	name := seg
+	if len(name) > len(igNamespace) && strings.EqualFold(name[:len(igNamespace)], igNamespace) {
+		name = name[len(igNamespace):]
+	}
+	for _, op := range []Operation{OpActivate, OpActivateWithScope, OpClearQuarantine} {
+		if strings.EqualFold(name, string(op)) {
+			return op, true
+		}
+	}
+	return "", false
 }
 
 // routeResults parses what follows …/userProcessingResults.

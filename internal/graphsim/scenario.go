@@ -63,6 +63,12 @@ type Workflow struct {
 	// isSchedulingEnabled, so that the zero value is an active workflow.
 	Disabled, SchedulingDisabled bool
 	CreatedAt                    time.Time
+	// ScheduleOffset shifts the workflow's scheduled runs within the tenant's
+	// interval: with the default 3 hours and an offset of 20 minutes they are due at
+	// 00:20, 03:20, … UTC. Without one, every workflow is due at the same ticks.
+	ScheduleOffset time.Duration
+	// Limits is settings.quarantineConfiguration.
+	Limits QuarantineLimits
 }
 
 // RunSpec describes a run to start.
@@ -81,6 +87,8 @@ type RunSpec struct {
 	// ResultUpdate.
 	Status   string
 	Failures []TaskFailure
+	// Info sets processingInfo of task results when Status is set.
+	Info []TaskInfo
 }
 
 // TaskFailure names a task (by display name or id) that fails, and why. An empty
@@ -98,12 +106,15 @@ type ResultUpdate struct {
 	// Failures are the tasks that fail when Status is failed or completedWithErrors.
 	// Without any, the first task that may fail that way fails with its typical reason.
 	Failures []TaskFailure
+	// Info sets processingInfo of task results (named by display name or id); an
+	// empty Info clears it.
+	Info []TaskInfo
 }
 
 // AddUser adds a user; an empty ID gets a GUID and an empty UPN is derived from the
 // display name.
 func (s *Sim) AddUser(u User) User {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	return s.addUserLocked(u)
 }
@@ -147,7 +158,7 @@ func upnFor(name, id string) string {
 
 // AddUsers adds n users with realistic names and returns them.
 func (s *Sim) AddUsers(n int) []User {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	out := make([]User, n)
 	for i := range out {
@@ -163,7 +174,7 @@ func (s *Sim) AddUsers(n int) []User {
 
 // SetUserAccess changes what GET /users/{id} answers for a user.
 func (s *Sim) SetUserAccess(id string, a UserAccess) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	u := s.users[id]
 	if u == nil {
@@ -174,7 +185,13 @@ func (s *Sim) SetUserAccess(id string, a UserAccess) {
 
 // AddWorkflow adds a workflow and returns it with its defaults filled in.
 func (s *Sim) AddWorkflow(w Workflow) Workflow {
-	s.mu.Lock()
+	if err := w.Limits.validate(); err != nil {
+		panic("graphsim: AddWorkflow: " + err.Error())
+	}
+	if w.ScheduleOffset < 0 {
+		panic("graphsim: AddWorkflow: negative ScheduleOffset")
+	}
+	s.lock()
 	defer s.mu.Unlock()
 	if w.ID == "" {
 		w.ID = s.newGUID()
@@ -210,10 +227,12 @@ func (s *Sim) AddWorkflow(w Workflow) Workflow {
 	rec := &workflowRec{id: w.ID, displayName: w.DisplayName, description: w.Description, category: w.Category,
 		version: w.Version, isEnabled: !w.Disabled, isSchedulingEnabled: !w.Disabled && !w.SchedulingDisabled,
 		created: toStamp(w.CreatedAt), modified: toStamp(w.CreatedAt),
-		tasks: make(map[int][]*taskRec), runByID: make(map[string]*runRec)}
+		tasks: make(map[int][]*taskRec), runByID: make(map[string]*runRec),
+		schedOffset: w.ScheduleOffset, limits: w.Limits}
 	w.Tasks = s.setTasks(rec, w.Version, w.Tasks)
 	s.workflows = append(s.workflows, rec)
 	s.wfByID[w.ID] = rec
+	s.reschedule(rec)
 	return w
 }
 
@@ -245,7 +264,7 @@ func (s *Sim) setTasks(rec *workflowRec, version int, in []Task) []Task {
 // lastModifiedDateTime change, runs started from now on use the new version, and
 // existing results keep theirs. It returns the workflow as it now is.
 func (s *Sim) NewWorkflowVersion(workflowID string, tasks []Task) Workflow {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	rec := s.mustWorkflow(workflowID)
 	if tasks == nil {
@@ -258,7 +277,8 @@ func (s *Sim) NewWorkflowVersion(workflowID string, tasks []Task) Workflow {
 	rec.modified = s.stampNow()
 	return Workflow{ID: rec.id, DisplayName: rec.displayName, Description: rec.description, Category: rec.category,
 		Version: rec.version, Tasks: s.setTasks(rec, rec.version, tasks), Disabled: !rec.isEnabled,
-		SchedulingDisabled: rec.isEnabled && !rec.isSchedulingEnabled, CreatedAt: rec.created.Time()}
+		SchedulingDisabled: rec.isEnabled && !rec.isSchedulingEnabled, CreatedAt: rec.created.Time(),
+		ScheduleOffset: rec.schedOffset, Limits: rec.limits}
 }
 
 // StartRun starts a scheduled run of a workflow for users, now; every result starts
@@ -267,9 +287,11 @@ func (s *Sim) StartRun(workflowID string, userIDs ...string) Run {
 	return s.StartRunWith(workflowID, RunSpec{Users: userIDs})
 }
 
-// StartRunWith starts a run as spec describes.
+// StartRunWith starts a run as spec describes. A scheduled run of more users than
+// the workflow's Limits allow quarantines the workflow: its results stay queued, and
+// the run reports quarantined, until ReleaseQuarantine.
 func (s *Sim) StartRunWith(workflowID string, spec RunSpec) Run {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	wf := s.mustWorkflow(workflowID)
 	if spec.ExecutionType == "" {
@@ -284,13 +306,19 @@ func (s *Sim) StartRunWith(workflowID string, spec RunSpec) Run {
 		if s.users[uid] == nil {
 			panic("graphsim: StartRun: no user " + uid)
 		}
-		r := s.newResult(run, uid)
+		r := s.newResultWith(run, uid, wf.version, wf.tasks[wf.version])
 		wf.results.add(r)
 		s.results[r.id] = r
+	}
+	if spec.ExecutionType == ExecutionScheduled && !wf.quarantine.active() {
+		if kind, reason, over := wf.limits.exceeded(len(spec.Users), len(s.users)); over {
+			s.quarantine(wf, kind, reason, at)
+		}
 	}
 	run.recompute()
 	if spec.Status != "" && spec.Status != events.StatusQueued {
 		for _, r := range run.results {
+			setInfo(r, spec.Info)
 			if err := s.applyStatus(r, spec.Status, at, spec.Failures); err != nil {
 				panic("graphsim: StartRun: " + err.Error())
 			}
@@ -326,19 +354,19 @@ func (s *Sim) newRun(wf *workflowRec, execType string, at stamp) *runRec {
 // run ids carry.
 func dotnetTicks(s stamp) int64 { return int64(s)/100 + 621355968000000000 }
 
-// newResult creates a queued result of run for a user, with one queued task result per
-// task; its id has the {workflowId}_{version}_{runId}_{userId} shape.
-func (s *Sim) newResult(run *runRec, userID string) *resultRec {
+// newResultWith creates a queued result of run for a user, running tasks of a
+// workflow version, with one queued task result per task; its id has the
+// {workflowId}_{version}_{runId}_{userId} shape.
+func (s *Sim) newResultWith(run *runRec, userID string, version int, tasks []*taskRec) *resultRec {
 	wf := run.wf
 	r := &resultRec{
-		id: wf.id + "_" + strconv.Itoa(wf.version) + "_" + run.id + "_" + userID,
-		wf: wf, run: run, userID: userID, version: wf.version,
+		id: wf.id + "_" + strconv.Itoa(version) + "_" + run.id + "_" + userID,
+		wf: wf, run: run, userID: userID, version: version,
 		status: events.StatusQueued, execType: run.execType, scheduled: run.scheduled, histFailed: -1,
 	}
 	if s.results[r.id] != nil {
 		panic(fmt.Sprintf("graphsim: user %s is already in run %s", userID, run.id))
 	}
-	tasks := wf.tasks[wf.version]
 	r.tasks = make([]*taskResultRec, len(tasks))
 	for i, t := range tasks {
 		r.tasks[i] = &taskResultRec{id: s.newGUID(), task: t, status: events.StatusQueued, created: run.scheduled}
@@ -356,7 +384,7 @@ func (s *Sim) SetResultStatus(resultID, status string, failures ...TaskFailure) 
 
 // UpdateResult applies u to a result and bumps its run's lastUpdatedDateTime and counts.
 func (s *Sim) UpdateResult(resultID string, u ResultUpdate) {
-	s.mu.Lock()
+	s.lock()
 	defer s.mu.Unlock()
 	r := s.results[resultID]
 	if r == nil {
@@ -366,6 +394,12 @@ func (s *Sim) UpdateResult(resultID string, u ResultUpdate) {
 	if at == 0 {
 		at = s.stampNow()
 	}
+	for _, in := range u.Info {
+		if r.findTask(in.Task) == nil {
+			panic(fmt.Sprintf("graphsim: UpdateResult: workflow %s has no task %q", r.wf.id, in.Task))
+		}
+	}
+	setInfo(r, u.Info)
 	if err := s.applyStatus(r, u.Status, at, u.Failures); err != nil {
 		panic("graphsim: UpdateResult: " + err.Error())
 	}

@@ -1,6 +1,9 @@
 package graphsim
 
-import "strconv"
+import (
+	"slices"
+	"strconv"
+)
 
 // cmpOp is a $filter comparison operator.
 type cmpOp uint8
@@ -182,15 +185,23 @@ var workflowType = newEntityType[*workflowRec]("microsoft.graph.identityGovernan
 		get: func(w *workflowRec) value { return strValue(w.id) }},
 	prop[*workflowRec]{name: "isEnabled", typ: edmBool, filter: eqNe, orderable: true,
 		get: func(w *workflowRec) value { return boolValue(w.isEnabled) }},
+	// isSchedulingEnabled cannot be true for a disabled workflow.
 	prop[*workflowRec]{name: "isSchedulingEnabled", typ: edmBool, filter: eqNe, orderable: true,
-		get: func(w *workflowRec) value { return boolValue(w.isSchedulingEnabled) }},
-	prop[*workflowRec]{name: "nextScheduleRunDateTime", typ: edmDateTime,
-		get: func(w *workflowRec) value { return timeValue(0) }},
+		get: func(w *workflowRec) value { return boolValue(w.isEnabled && w.isSchedulingEnabled) }},
+	// nextScheduleRunDateTime documents $filter with lt and gt only.
+	prop[*workflowRec]{name: "nextScheduleRunDateTime", typ: edmDateTime, filter: opLt | opGt, orderable: true,
+		get: func(w *workflowRec) value { return timeValue(w.nextRun()) }},
+	prop[*workflowRec]{name: "quarantineDetails",
+		write: func(b []byte, w *workflowRec, wr *writer) []byte { return appendQuarantineDetails(b, w, wr) }},
+	prop[*workflowRec]{name: "settings",
+		write: func(b []byte, w *workflowRec, _ *writer) []byte { return appendWorkflowSettings(b, w.limits) }},
 	prop[*workflowRec]{name: "version", typ: edmInt, filter: allCmp, orderable: true,
 		get: func(w *workflowRec) value { return intValue(w.version) }},
 )
 
-var runType = newEntityType[*runRec]("microsoft.graph.identityGovernance.run", nil,
+// runProps are a run's properties but activatedOnScope, which names a run in turn:
+// runCoreType writes that nested run without the scope of its own.
+var runProps = []prop[*runRec]{
 	prop[*runRec]{name: "id", typ: edmString,
 		get: func(r *runRec) value { return strValue(r.id) }},
 	prop[*runRec]{name: "completedDateTime", typ: edmDateTime, filter: allCmp, orderable: true,
@@ -217,6 +228,12 @@ var runType = newEntityType[*runRec]("microsoft.graph.identityGovernance.run", n
 		get: func(r *runRec) value { return intValue(r.totalUser) }},
 	prop[*runRec]{name: "workflowExecutionType", typ: edmEnum, enum: executionEnum, filter: eqNe, orderable: true,
 		get: func(r *runRec) value { return enumValue(executionEnum, r.execType) }},
+}
+
+var (
+	runCoreType = newEntityType(runTypeName, nil, runProps...)
+	runType     = newEntityType(runTypeName, nil, append(slices.Clone(runProps), prop[*runRec]{name: "activatedOnScope",
+		write: func(b []byte, r *runRec, w *writer) []byte { return appendScope(b, r.scope, w) }})...)
 )
 
 var resultType = newEntityType[*resultRec]("microsoft.graph.identityGovernance.userProcessingResult",
@@ -280,6 +297,8 @@ var taskResultType = newEntityType[taskView]("microsoft.graph.identityGovernance
 		}},
 	prop[taskView]{name: "id", typ: edmString, filter: eqNe, orderable: true,
 		get: func(v taskView) value { return strValue(v.t.id) }},
+	prop[taskView]{name: "processingInfo", typ: edmString,
+		get: func(v taskView) value { return nullString(v.t.info) }},
 	prop[taskView]{name: "processingStatus", typ: edmEnum, enum: statusEnum, filter: eqNe, orderable: true,
 		get: func(v taskView) value { return enumValue(statusEnum, v.t.status) }},
 	prop[taskView]{name: "startedDateTime", typ: edmDateTime, filter: allCmp, orderable: true,

@@ -23,14 +23,17 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.writeError(e)
 		return
 	}
+	_, x.token, _ = strings.Cut(r.Header.Get("Authorization"), " ")
+	x.token = strings.TrimSpace(x.token)
 	if s.applyFault(x) {
 		return
 	}
 	s.serve(x)
 }
 
-// serve answers x from the state, without faults.
+// serve answers x from the state as of now, without faults.
 func (s *Sim) serve(x *exchange) {
+	s.catchUp()
 	rt := x.rt
 	if rt.err != nil {
 		x.writeError(rt.err)
@@ -42,9 +45,26 @@ func (s *Sim) serve(x *exchange) {
 			message: "The HTTP method '" + x.r.Method + "' is not allowed for this resource; it supports " + rt.method + "."})
 		return
 	}
+	if e := s.checkRoles(x); e != nil {
+		x.writeError(e)
+		return
+	}
 	q, e := parseQuery(rt.op, x.r.URL.RawQuery)
 	if e != nil {
 		x.writeError(e)
+		return
+	}
+	switch rt.op {
+	case OpActivate, OpActivateWithScope:
+		act := s.activate
+		if rt.op == OpActivateWithScope {
+			act = s.activateWithScope
+		}
+		if e := act(x); e != nil {
+			x.writeError(e)
+			return
+		}
+		x.writeNoContent()
 		return
 	}
 	var body []byte
@@ -71,6 +91,8 @@ func (s *Sim) serve(x *exchange) {
 		body, e = s.getUser(x, q)
 	case OpUpdateResult:
 		body, e = s.patchResult(x)
+	case OpClearQuarantine:
+		body, e = s.clearQuarantine(x)
 	default:
 		e = errBadRequest("Unsupported request.")
 	}

@@ -41,6 +41,17 @@ type Options struct {
 	Window, Reach time.Duration
 	// Seed makes generated ids and history reproducible; 0 picks a random seed.
 	Seed uint64
+	// ScheduleIntervalHours is the tenant's workflowScheduleIntervalInHours (1–24),
+	// default DefaultScheduleIntervalHours.
+	ScheduleIntervalHours int
+	// RequireRoles makes every request need the application permission (app role) its
+	// operation documents, as Graph does for app-only tokens: without one it is 403
+	// Authorization_RequestDenied. Roles decides which roles a token carries.
+	RequireRoles bool
+	// Roles returns the roles of a bearer token when RequireRoles is set. Default: the
+	// "roles" claim of a JWT-shaped token, read without verifying it (as the tokens of
+	// watcher/graph/graphtest's authority carry it); none for any other token.
+	Roles func(token string) []string
 }
 
 // Sim is a simulated Microsoft Graph tenant serving the Lifecycle Workflows reporting
@@ -59,6 +70,14 @@ type Sim struct {
 	results   map[string]*resultRec
 
 	tokenKey [32]byte // signs skip tokens
+
+	// tl holds what becomes due on the clock; schedHours and schedHook are the
+	// tenant's schedule; actOutcome and activations script and record activations.
+	tl          timeline
+	schedHours  int
+	schedHook   ScheduleHook
+	actOutcome  ActivationOutcome
+	activations []Activation
 
 	faults faultTable
 	stats  statsTable
@@ -81,6 +100,12 @@ func New(opts Options) *Sim {
 	if opts.Reach <= 0 {
 		opts.Reach = DefaultReach
 	}
+	if opts.ScheduleIntervalHours == 0 {
+		opts.ScheduleIntervalHours = DefaultScheduleIntervalHours
+	}
+	if opts.ScheduleIntervalHours < 1 || opts.ScheduleIntervalHours > 24 {
+		panic(fmt.Sprintf("graphsim: ScheduleIntervalHours %d is not between 1 and 24", opts.ScheduleIntervalHours))
+	}
 	seed := opts.Seed
 	if seed == 0 {
 		var b [8]byte
@@ -97,8 +122,11 @@ func New(opts Options) *Sim {
 		usersUPN: make(map[string]*userRec),
 		wfByID:   make(map[string]*workflowRec),
 		results:  make(map[string]*resultRec),
+
+		schedHours: opts.ScheduleIntervalHours,
 	}
 	_, _ = rand.Read(s.tokenKey[:])
+	s.tl.init()
 	s.stats.init()
 	return s
 }

@@ -3,6 +3,7 @@ package graphsim
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
 )
@@ -33,6 +34,20 @@ type workflowRec struct {
 	runs    []*runRec
 	runByID map[string]*runRec
 	results resultIndex
+
+	// quarantine is the workflow's quarantineDetails; limits its
+	// settings.quarantineConfiguration.
+	quarantine quarantineState
+	limits     QuarantineLimits
+	// held are planned results of scheduled runs waiting for the quarantine to be
+	// released.
+	held []heldResult
+	// schedOffset places the workflow's schedule within the tenant's interval; next is
+	// its next scheduled run (0: none) and schedGen invalidates ticks scheduled before
+	// the schedule last changed.
+	schedOffset time.Duration
+	next        stamp
+	schedGen    uint64
 }
 
 type runRec struct {
@@ -43,6 +58,11 @@ type runRec struct {
 	results                                 []*resultRec
 	failedTasks, failedUsers, successUsers  int
 	totalTasks, unprocessedTasks, totalUser int
+	// scope is activatedOnScope, for runs started by activateWithScope.
+	scope *scopeRec
+	// held marks a scheduled run stopped by its workflow's quarantine: it reports
+	// processingStatus quarantined and its queued results wait.
+	held bool
 }
 
 type resultRec struct {
@@ -70,6 +90,7 @@ type taskResultRec struct {
 	task                        *taskRec
 	status                      string
 	reason                      string // "" is null
+	info                        string // processingInfo; "" is null
 	created, started, completed stamp
 }
 

@@ -219,6 +219,10 @@ func (run *runRec) recompute() {
 	if n > 0 && final == n {
 		run.completed = completed
 	}
+	if run.held && final < n {
+		// Stopped by its workflow's quarantine until an administrator releases it.
+		run.status = events.StatusQuarantined
+	}
 }
 
 // taskResults returns r's task results; for generated history they are derived from

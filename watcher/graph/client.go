@@ -224,19 +224,31 @@ func (c *Client) TenantID(ctx context.Context) (string, error) {
 // tenantOf returns the tid claim of a JWT access token, without verifying it: Graph
 // verifies tokens, the client only reads which tenant it was issued for.
 func tenantOf(token string) (string, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return "", errors.New("token is not a JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return "", errors.New("token payload is not base64url")
-	}
 	var claims struct {
 		TID string `json:"tid"`
 	}
-	if err := json.Unmarshal(payload, &claims); err != nil || claims.TID == "" {
+	if err := readClaims(token, &claims); err != nil {
+		return "", err
+	}
+	if claims.TID == "" {
 		return "", errors.New("token has no tid claim")
 	}
 	return claims.TID, nil
+}
+
+// readClaims decodes the payload of a JWT-shaped token into v, without verifying the
+// token.
+func readClaims(token string, v any) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return errors.New("token is not a JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return errors.New("token payload is not base64url")
+	}
+	if err := json.Unmarshal(payload, v); err != nil {
+		return errors.New("token payload is not a JSON object of claims")
+	}
+	return nil
 }

@@ -66,6 +66,7 @@ func decodeRun(raw json.RawMessage, d *itemDecoder) (Run, skip) {
 		TotalTasksCount            jInt    `json:"totalTasksCount"`
 		TotalUnprocessedTasksCount jInt    `json:"totalUnprocessedTasksCount"`
 		TotalUsersCount            jInt    `json:"totalUsersCount"`
+		ActivatedOnScope           jScope  `json:"activatedOnScope"`
 	}
 	if why := unmarshalItem(raw, &r); why != "" {
 		return Run{}, why
@@ -87,7 +88,23 @@ func decodeRun(raw json.RawMessage, d *itemDecoder) (Run, skip) {
 		TotalTasksCount:            d.int("totalTasksCount", r.TotalTasksCount),
 		TotalUnprocessedTasksCount: d.int("totalUnprocessedTasksCount", r.TotalUnprocessedTasksCount),
 		TotalUsersCount:            d.int("totalUsersCount", r.TotalUsersCount),
+		ActivatedOnScope:           d.scope(r.ActivatedOnScope),
 	}, ""
+}
+
+// unmarshalPresent decodes b into the fields F of a j* struct (declared without its
+// UnmarshalJSON) when b is a JSON object, and reports whether it did; a value that is
+// not an object is recorded on fl as why. Absent and null are neither.
+func unmarshalPresent[F any](b []byte, fl *flaw, why string) (F, bool) {
+	var f F
+	if isNull(b) {
+		return f, false
+	}
+	if !object(b) || json.Unmarshal(b, &f) != nil {
+		fl.set(b, why)
+		return f, false
+	}
+	return f, true
 }
 
 // jTask is the expanded task of a taskProcessingResult.
@@ -103,17 +120,11 @@ type jTask struct {
 }
 
 func (j *jTask) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
-	}
 	type fields jTask // without this method
-	var f fields
-	if !object(b) || json.Unmarshal(b, &f) != nil {
-		j.set(b, "not an object")
-		return nil
+	if f, ok := unmarshalPresent[fields](b, &j.flaw, "not an object"); ok {
+		*j = jTask(f)
+		j.present = true
 	}
-	*j = jTask(f)
-	j.present = true
 	return nil
 }
 
@@ -122,6 +133,7 @@ func decodeTaskResult(raw json.RawMessage, d *itemDecoder) (TaskProcessingResult
 		ID                jString  `json:"id"`
 		ProcessingStatus  jString  `json:"processingStatus"`
 		FailureReason     jString  `json:"failureReason"`
+		ProcessingInfo    jString  `json:"processingInfo"`
 		CreatedDateTime   jTime    `json:"createdDateTime"`
 		StartedDateTime   jTime    `json:"startedDateTime"`
 		CompletedDateTime jTime    `json:"completedDateTime"`
@@ -138,6 +150,7 @@ func decodeTaskResult(raw json.RawMessage, d *itemDecoder) (TaskProcessingResult
 		ID:                r.ID.v,
 		ProcessingStatus:  r.ProcessingStatus.v,
 		FailureReason:     d.optString("failureReason", r.FailureReason),
+		ProcessingInfo:    d.optString("processingInfo", r.ProcessingInfo),
 		CreatedDateTime:   d.time("createdDateTime", r.CreatedDateTime),
 		StartedDateTime:   d.time("startedDateTime", r.StartedDateTime),
 		CompletedDateTime: d.time("completedDateTime", r.CompletedDateTime),
@@ -167,14 +180,16 @@ func (d *itemDecoder) task(t jTask) Task {
 
 func decodeWorkflow(raw json.RawMessage, d *itemDecoder) (Workflow, skip) {
 	var w struct {
-		ID                   jString `json:"id"`
-		DisplayName          jString `json:"displayName"`
-		Description          jString `json:"description"`
-		Category             jString `json:"category"`
-		Version              jInt    `json:"version"`
-		IsEnabled            jBool   `json:"isEnabled"`
-		IsSchedulingEnabled  jBool   `json:"isSchedulingEnabled"`
-		LastModifiedDateTime jTime   `json:"lastModifiedDateTime"`
+		ID                   jString     `json:"id"`
+		DisplayName          jString     `json:"displayName"`
+		Description          jString     `json:"description"`
+		Category             jString     `json:"category"`
+		Version              jInt        `json:"version"`
+		IsEnabled            jBool       `json:"isEnabled"`
+		IsSchedulingEnabled  jBool       `json:"isSchedulingEnabled"`
+		LastModifiedDateTime jTime       `json:"lastModifiedDateTime"`
+		NextScheduleRun      jTime       `json:"nextScheduleRunDateTime"`
+		QuarantineDetails    jQuarantine `json:"quarantineDetails"`
 	}
 	if why := unmarshalItem(raw, &w); why != "" {
 		return Workflow{}, why
@@ -191,6 +206,9 @@ func decodeWorkflow(raw json.RawMessage, d *itemDecoder) (Workflow, skip) {
 		IsEnabled:            d.bool("isEnabled", w.IsEnabled),
 		IsSchedulingEnabled:  d.bool("isSchedulingEnabled", w.IsSchedulingEnabled),
 		LastModifiedDateTime: d.time("lastModifiedDateTime", w.LastModifiedDateTime),
+
+		NextScheduleRunDateTime: d.time("nextScheduleRunDateTime", w.NextScheduleRun),
+		QuarantineDetails:       d.quarantine(w.QuarantineDetails),
 	}, ""
 }
 

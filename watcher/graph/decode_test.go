@@ -283,6 +283,10 @@ func TestListRunsAndWorkflows(t *testing.T) {
 	if !reflect.DeepEqual(gotWF, wantWF) {
 		t.Errorf("ListWorkflows() =\n%+v\nwant\n%+v", gotWF, wantWF)
 	}
+	if got, want := srv.requests()[1].URI, "/v1.0/identityGovernance/lifecycleWorkflows/workflows?$select=id,displayName,description,"+
+		"category,version,isEnabled,isSchedulingEnabled,lastModifiedDateTime,nextScheduleRunDateTime,quarantineDetails"; got != want {
+		t.Errorf("request URI = %s, want %s (the state in the one list request)", got, want)
+	}
 }
 
 func TestSummaries(t *testing.T) {

@@ -1,6 +1,9 @@
 // Package graph is a small typed client for the Microsoft Graph Lifecycle Workflows
-// reporting API (identityGovernance/lifecycleWorkflows): workflows, runs,
-// userProcessingResults, taskProcessingResults, summaries and the users they name.
+// reporting API (identityGovernance/lifecycleWorkflows): workflows with their state
+// (schedule, quarantine), runs, userProcessingResults, taskProcessingResults,
+// summaries and the users they name; and the two actions an on-call person needs,
+// Activate and ActivateWithScope (re-run a user, a result's failed tasks, the failed
+// users of a run).
 //
 // It talks net/http with tokens from an azcore.TokenCredential (NewCredential for
 // azidentity's DefaultAzureCredential, NewStaticCredential for the simulator) and:
@@ -26,7 +29,13 @@
 // lcwnotify together, builds for minutes and whose enum parsers drop values they do not
 // know (canceling, quarantined, activatedWithScope).
 //
-// Errors match ErrNotFound, ErrForbidden and ErrUnauthorized for Graph's 404, 403 and
-// 401, and carry Graph's code, request-id and client-request-id as a *Error. Tokens and
-// client secrets never reach logs or errors.
+// Actions are not idempotent, so they are retried only where Graph cannot have acted
+// (429, 503, a connection that failed before the request was written); a failure once
+// the request was out is ErrUnconfirmed, and an activation split into several calls
+// reports per id what happened in an *ActivationError. Permissions and CanActivate read
+// the token's roles without verifying it, for advice such as `lcwnotify check` gives.
+//
+// Errors match ErrNotFound, ErrForbidden, ErrUnauthorized and ErrConflict for Graph's
+// 404, 403, 401 and 409, and carry Graph's code, request-id and client-request-id as a
+// *Error. Tokens and client secrets never reach logs or errors.
 package graph

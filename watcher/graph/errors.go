@@ -26,10 +26,19 @@ var (
 	// (another scheme or host), loops, or pages without end. It is never followed: the
 	// token must not be sent anywhere else.
 	ErrForeignNextLink = errors.New("graph: refused @odata.nextLink")
-	// ErrInvalidQuery reports a Query that uses a filter, order or selection Graph does
-	// not document for the resource, or a list of runs or results without a date range.
-	// It is detected before any request is sent.
+	// ErrInvalidQuery reports a request Graph documents no form for: a Query that uses a
+	// filter, order or selection Graph does not document for the resource, a list of
+	// runs or results without a date range, an activation without users or with an
+	// incomplete scope. It is detected before any request is sent.
 	ErrInvalidQuery = errors.New("graph: invalid query")
+	// ErrConflict reports a 409: the resource is not in a state that allows the
+	// request (an activation of a disabled workflow, of a result or run that has not
+	// finished).
+	ErrConflict = errors.New("graph: conflict")
+	// ErrUnconfirmed reports an action that was sent but whose effect is unknown: the
+	// connection broke or Graph answered 500, 502 or 504 once the request was out. It
+	// is never retried blindly: a second activation would start a second run.
+	ErrUnconfirmed = errors.New("graph: action sent, outcome unknown")
 	// ErrCredential reports that no token could be obtained from the credential.
 	ErrCredential = errors.New("graph: cannot get a token")
 )
@@ -68,9 +77,12 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is matches the sentinel for the status code: ErrNotFound, ErrForbidden, ErrUnauthorized.
+// Is matches the sentinel for the status code: ErrNotFound, ErrForbidden,
+// ErrUnauthorized, ErrConflict.
 func (e *Error) Is(target error) bool {
 	switch target {
+	case ErrConflict:
+		return e.StatusCode == http.StatusConflict
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrForbidden:

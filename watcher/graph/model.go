@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// Workflow is a lifecycle workflow (identityGovernance.workflow).
+// Workflow is a lifecycle workflow (identityGovernance.workflow). Category is
+// evolvable (joiner, leaver, mover, extensibility, …): kept as received.
 type Workflow struct {
 	ID                   string     `json:"id"`
 	DisplayName          string     `json:"displayName"`
@@ -15,7 +16,41 @@ type Workflow struct {
 	IsEnabled            bool       `json:"isEnabled"`
 	IsSchedulingEnabled  bool       `json:"isSchedulingEnabled"`
 	LastModifiedDateTime *time.Time `json:"lastModifiedDateTime"`
+	// NextScheduleRunDateTime is when the workflow is expected to run next on the
+	// tenant's schedule (if any user matches its execution conditions then); nil when
+	// Graph gives none.
+	NextScheduleRunDateTime *time.Time `json:"nextScheduleRunDateTime"`
+	// QuarantineDetails is the workflow's quarantine state; nil when Graph sent none
+	// (or none usable): unknown, which Quarantined reports as not quarantined.
+	QuarantineDetails *QuarantineDetails `json:"quarantineDetails"`
 }
+
+// Quarantined reports whether the workflow is quarantined: its quarantineType is
+// present and anything but notQuarantined, including types newer than this client.
+func (w Workflow) Quarantined() bool {
+	return w.QuarantineDetails != nil && w.QuarantineDetails.QuarantineType != "" &&
+		w.QuarantineDetails.QuarantineType != QuarantineNone
+}
+
+// QuarantineDetails is identityGovernance.quarantineDetails: why and since when the
+// service stopped a workflow whose scheduled run broke its execution limits.
+type QuarantineDetails struct {
+	QuarantinedDateTime *time.Time `json:"quarantinedDateTime"`
+	// QuarantineReason is Graph's text, for people; empty when null.
+	QuarantineReason string `json:"quarantineReason"`
+	// QuarantineType is notQuarantined, countBasedThresholdExceeded,
+	// percentageBasedThresholdExceeded, multipleConditionsExceeded or a newer member
+	// (the enum is evolvable), as received.
+	QuarantineType string `json:"quarantineType"`
+}
+
+// Quarantine types Graph documents (identityGovernance.quarantineType).
+const (
+	QuarantineNone       = "notQuarantined"
+	QuarantineCount      = "countBasedThresholdExceeded"
+	QuarantinePercentage = "percentageBasedThresholdExceeded"
+	QuarantineMultiple   = "multipleConditionsExceeded"
+)
 
 // Run is one execution of a workflow (identityGovernance.run).
 type Run struct {
@@ -32,6 +67,9 @@ type Run struct {
 	TotalTasksCount            int        `json:"totalTasksCount"`
 	TotalUnprocessedTasksCount int        `json:"totalUnprocessedTasksCount"`
 	TotalUsersCount            int        `json:"totalUsersCount"`
+	// ActivatedOnScope is the scope activateWithScope started the run on, nil for
+	// other runs: how a re-run is matched to the failure it re-runs.
+	ActivatedOnScope *ActivationScope `json:"activatedOnScope"`
 }
 
 // UserProcessingResult is the outcome of a workflow for one user
@@ -57,9 +95,13 @@ type UserProcessingResult struct {
 // TaskProcessingResult is the outcome of one task for one user
 // (identityGovernance.taskProcessingResult), with its task expanded.
 type TaskProcessingResult struct {
-	ID                string
-	ProcessingStatus  string
-	FailureReason     *string
+	ID               string
+	ProcessingStatus string
+	FailureReason    *string
+	// ProcessingInfo is Graph's human-readable context for the outcome (say, a task
+	// that succeeded without acting because the user already was in that state); nil
+	// when Graph gives none.
+	ProcessingInfo    *string
 	CreatedDateTime   *time.Time
 	StartedDateTime   *time.Time
 	CompletedDateTime *time.Time

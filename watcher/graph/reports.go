@@ -43,18 +43,25 @@ func withQuery(u string, r *resource, q Query) (string, error) {
 	return u, nil
 }
 
-// ListWorkflows returns every lifecycle workflow of the tenant (at most 100 exist).
+// workflowSelect is the $select of workflow reads: what Workflow holds, the state
+// (schedule, quarantine) included, so that one list request a poll gives all of it,
+// without executionConditions and settings the watcher does not use.
+const workflowSelect = "?$select=id,displayName,description,category,version,isEnabled,isSchedulingEnabled," +
+	"lastModifiedDateTime,nextScheduleRunDateTime,quarantineDetails"
+
+// ListWorkflows returns every lifecycle workflow of the tenant (at most 100 exist),
+// with their state: enabled, scheduled, next scheduled run, quarantine.
 func (c *Client) ListWorkflows(ctx context.Context) ([]Workflow, error) {
-	return list(ctx, c, opListWorkflows, c.root+lcwPath+"/workflows", decodeWorkflow)
+	return list(ctx, c, opListWorkflows, c.root+lcwPath+"/workflows"+workflowSelect, decodeWorkflow)
 }
 
-// GetWorkflow returns one workflow.
+// GetWorkflow returns one workflow, with its state.
 func (c *Client) GetWorkflow(ctx context.Context, id string) (Workflow, error) {
 	u, err := c.workflowPath(id)
 	if err != nil {
 		return Workflow{}, err
 	}
-	return one(ctx, c, opGetWorkflow, u, decodeWorkflow)
+	return one(ctx, c, opGetWorkflow, u+workflowSelect, decodeWorkflow)
 }
 
 // ListRuns returns the runs of a workflow that match q, every page. q.Filter must hold

@@ -25,13 +25,15 @@ type TokenRequest struct {
 
 // Authority is a fake Entra authority over TLS: the OpenID discovery document and the
 // v2.0 token endpoint for any tenant, issuing JWT-shaped tokens whose payload carries
-// the tenant as tid. Point AZURE_AUTHORITY_HOST at URL, trust its certificate (Client,
-// CertPool or CertPEM) and disable instance discovery. It is safe for concurrent use.
+// the tenant as tid and, after SetRoles, the app's roles. Point AZURE_AUTHORITY_HOST
+// at URL, trust its certificate (Client, CertPool or CertPEM) and disable instance
+// discovery. It is safe for concurrent use.
 type Authority struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
 	secret   string
+	roles    []string
 	lifetime time.Duration
 	requests []TokenRequest
 	tokens   []string
@@ -75,6 +77,16 @@ func (a *Authority) RequireClientSecret(secret string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.secret = secret
+}
+
+// SetRoles sets the application permissions (app roles) the tokens issued from now on
+// carry in their "roles" claim, as Entra puts an app's consented application
+// permissions there. With none (the default) the claim is absent, as for an app
+// without any.
+func (a *Authority) SetRoles(roles ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.roles = append([]string(nil), roles...)
 }
 
 // SetTokenLifetime sets expires_in of the tokens issued from now on (default 1h).
@@ -131,14 +143,18 @@ func (a *Authority) token(w http.ResponseWriter, r *http.Request) {
 			"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value."))
 		return
 	}
-	tok := NewToken(map[string]any{
+	claims := map[string]any{
 		"tid":   tenant,
 		"appid": req.ClientID,
 		"aud":   strings.TrimSuffix(strings.Fields(req.Scope + " x")[0], "/.default"),
 		"iat":   time.Now().Unix(),
 		"exp":   time.Now().Add(a.lifetime).Unix(),
 		"jti":   fmt.Sprintf("token-%d", len(a.tokens)+1),
-	})
+	}
+	if len(a.roles) > 0 {
+		claims["roles"] = append([]string(nil), a.roles...)
+	}
+	tok := NewToken(claims)
 	a.tokens = append(a.tokens, tok)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type":     "Bearer",

@@ -71,6 +71,9 @@ func TestToken(t *testing.T) {
 	if claims["tid"] != "tenant-b" || claims["aud"] != "https://graph.microsoft.com" || claims["appid"] != "app-1" {
 		t.Errorf("claims = %v", claims)
 	}
+	if _, ok := claims["roles"]; ok {
+		t.Errorf("a token of an app without roles has a roles claim: %v", claims)
+	}
 
 	form.Set("client_secret", "wrong")
 	if status, body := postForm(t, a, "tenant-b", form); status != http.StatusUnauthorized || body["error"] != "invalid_client" {
@@ -92,4 +95,27 @@ func postForm(t *testing.T, a *Authority, tenant string, form url.Values) (int, 
 	t.Helper()
 	resp, err := a.Client().PostForm(a.URL()+"/"+tenant+"/oauth2/v2.0/token", form)
 	return getJSON(t, resp, err)
+}
+
+func TestTokenRoles(t *testing.T) {
+	a := NewAuthority()
+	defer a.Close()
+	a.SetRoles("LifecycleWorkflows-Reports.Read.All", "LifecycleWorkflows-Workflow.Activate")
+	form := url.Values{"client_id": {"app-1"}, "scope": {"https://graph.microsoft.com/.default"},
+		"grant_type": {"client_credentials"}, "client_secret": {"x"}}
+	_, body := postForm(t, a, "tenant-c", form)
+	tok, _ := body["access_token"].(string)
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(tok+"..", ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Roles []string `json:"roles"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(claims.Roles, ","); got != "LifecycleWorkflows-Reports.Read.All,LifecycleWorkflows-Workflow.Activate" {
+		t.Errorf("roles claim = %q", got)
+	}
 }
