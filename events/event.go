@@ -18,17 +18,48 @@ const (
 	DataContentType = "application/json"
 )
 
-// Event is one CloudEvents 1.0 event in structured JSON mode, as stored in the stream.
-type Event struct {
+// Envelope is the CloudEvents 1.0 envelope every lcwnotify event has, in structured JSON
+// mode: the attributes, without the data.
+type Envelope struct {
 	SpecVersion string `json:"specversion"`
 	ID          string `json:"id"`
 	Source      string `json:"source"`
 	Type        string `json:"type"`
 	Subject     string `json:"subject"`
-	// Time is when the watcher observed the change, not when Graph made it.
+	// Time is when lcwnotify observed what the event tells, not when Graph did it.
 	Time            time.Time `json:"time,omitzero"`
 	DataContentType string    `json:"datacontenttype"`
-	Data            Data      `json:"data"`
+}
+
+// validate reports whether e is an envelope of type typ with every attribute a consumer
+// relies on.
+func (e *Envelope) validate(typ string) error {
+	switch {
+	case e.SpecVersion != SpecVersion:
+		return fmt.Errorf("%w: specversion %q, want %q", ErrMalformed, e.SpecVersion, SpecVersion)
+	case e.Type != typ:
+		return fmt.Errorf("%w: type %q, want %q", ErrMalformed, e.Type, typ)
+	case e.ID == "":
+		return fmt.Errorf("%w: empty id", ErrMalformed)
+	case e.Source == "":
+		return fmt.Errorf("%w: empty source", ErrMalformed)
+	case e.Subject == "":
+		return fmt.Errorf("%w: empty subject", ErrMalformed)
+	}
+	return nil
+}
+
+// newEnvelope returns the envelope of an event of type typ.
+func newEnvelope(typ, id, source, subject string, observed time.Time) Envelope {
+	return Envelope{SpecVersion: SpecVersion, ID: id, Source: source, Type: typ, Subject: subject,
+		Time: observed.UTC(), DataContentType: DataContentType}
+}
+
+// Event is the change event of a userProcessingResult: one CloudEvents 1.0 event in
+// structured JSON mode, as stored in the stream.
+type Event struct {
+	Envelope
+	Data Data `json:"data"`
 }
 
 // Data is the payload of a change event.
@@ -136,18 +167,10 @@ func Decode(b []byte) (*Event, error) {
 
 // Validate reports whether ev carries everything a consumer relies on.
 func (ev *Event) Validate() error {
-	switch {
-	case ev.SpecVersion != SpecVersion:
-		return fmt.Errorf("%w: specversion %q, want %q", ErrMalformed, ev.SpecVersion, SpecVersion)
-	case ev.Type != Type:
-		return fmt.Errorf("%w: type %q, want %q", ErrMalformed, ev.Type, Type)
-	case ev.ID == "":
-		return fmt.Errorf("%w: empty id", ErrMalformed)
-	case ev.Source == "":
-		return fmt.Errorf("%w: empty source", ErrMalformed)
-	case ev.Subject == "":
-		return fmt.Errorf("%w: empty subject", ErrMalformed)
-	case ev.Data.Workflow.ID == "":
+	if err := ev.Envelope.validate(Type); err != nil {
+		return err
+	}
+	if ev.Data.Workflow.ID == "" {
 		return fmt.Errorf("%w: empty data.workflow.id", ErrMalformed)
 	}
 	r, err := ev.Data.Result()
@@ -172,14 +195,8 @@ func New(source string, observed time.Time, d Data) (*Event, error) {
 		return nil, err
 	}
 	ev := &Event{
-		SpecVersion:     SpecVersion,
-		ID:              ID(d.Workflow.ID, r.ID, r.ProcessingStatus),
-		Source:          source,
-		Type:            Type,
-		Subject:         r.ID,
-		Time:            observed.UTC(),
-		DataContentType: DataContentType,
-		Data:            d,
+		Envelope: newEnvelope(Type, ID(d.Workflow.ID, r.ID, r.ProcessingStatus), source, r.ID, observed),
+		Data:     d,
 	}
 	if err := ev.Validate(); err != nil {
 		return nil, err

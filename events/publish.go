@@ -106,3 +106,28 @@ func (p *Publisher) PublishAll(ctx context.Context, evs []*Event) []Ack {
 	}
 	return acks
 }
+
+// Message is an event of another kind than a result's change: a workflow's change, an
+// action's record, a digest.
+type Message interface {
+	// SubjectFor returns the subject the event goes on under prefix.
+	SubjectFor(prefix string) string
+	Marshal() ([]byte, error)
+}
+
+// PublishMessage stores m, whose id is id, and waits for the stream's acknowledgement.
+// The id is sent as Nats-Msg-Id, so publishing the same event twice stores it once.
+func (p *Publisher) PublishMessage(ctx context.Context, id string, m Message) Ack {
+	b, err := m.Marshal()
+	if err != nil {
+		return Ack{Err: fmt.Errorf("encode event %s: %w", id, err)}
+	}
+	msg := nats.NewMsg(m.SubjectFor(p.prefix))
+	msg.Header.Set("Content-Type", ContentType)
+	msg.Data = b
+	pa, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(p.stream))
+	if err != nil {
+		return Ack{Err: fmt.Errorf("publish event %s to %s: %w", id, msg.Subject, err)}
+	}
+	return Ack{Sequence: pa.Sequence, Duplicate: pa.Duplicate}
+}

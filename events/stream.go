@@ -61,8 +61,8 @@ func StreamConfig(o StreamOptions) (jetstream.StreamConfig, error) {
 	}
 	return jetstream.StreamConfig{
 		Name:        o.Name,
-		Description: "lcwnotify: Lifecycle Workflows userProcessingResult status changes and notifier dead letters",
-		Subjects:    []string{AllResults(o.Prefix), o.Prefix + ".dlq.>"},
+		Description: "lcwnotify: Lifecycle Workflows status changes of results and workflows, actions, digests and notifier dead letters",
+		Subjects:    []string{AllResults(o.Prefix), AllWorkflows(o.Prefix), AllActions(o.Prefix), AllDigests(o.Prefix), o.Prefix + ".dlq.>"},
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		Storage:     jetstream.FileStorage,

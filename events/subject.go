@@ -16,8 +16,15 @@ const idVersion = "lcw1-"
 // give the same id, so JetStream's duplicate window and the notifiers' ledgers can
 // recognise a re-publication after a crash. Ids are opaque: never parse them.
 func ID(workflowID, resultID, status string) string {
+	return hashID(workflowID, resultID, status)
+}
+
+// hashID derives an event id from parts: the same parts, the same id. The first part of
+// the ids of events other than result changes names their kind, so that no two kinds
+// share an id.
+func hashID(parts ...string) string {
 	h := sha256.New()
-	for _, s := range []string{workflowID, resultID, status} {
+	for _, s := range parts {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
@@ -62,6 +69,29 @@ func ResultFilter(prefix, status string) string {
 func AllResults(prefix string) string {
 	return prefix + ".result.>"
 }
+
+// WorkflowSubject is the subject of a workflow event:
+// <prefix>.workflow.<workflowId>.<change>.
+func WorkflowSubject(prefix, workflowID, change string) string {
+	return prefix + ".workflow." + Token(workflowID) + "." + Token(change)
+}
+
+// AllWorkflows is the subject filter matching every workflow event.
+func AllWorkflows(prefix string) string { return prefix + ".workflow.>" }
+
+// ActionSubject is the subject of an action event: <prefix>.action.<workflowId>.<kind>.
+func ActionSubject(prefix, workflowID, kind string) string {
+	return prefix + ".action." + Token(workflowID) + "." + Token(kind)
+}
+
+// AllActions is the subject filter matching every action event.
+func AllActions(prefix string) string { return prefix + ".action.>" }
+
+// DigestSubject is the subject of a digest: <prefix>.digest.report.
+func DigestSubject(prefix string) string { return prefix + ".digest.report" }
+
+// AllDigests is the subject filter matching every digest.
+func AllDigests(prefix string) string { return prefix + ".digest.>" }
 
 // DeadLetterSubject is where a notifier records events it gave up on: <prefix>.dlq.<sink>.
 func DeadLetterSubject(prefix, sink string) string {

@@ -170,7 +170,7 @@ func (e *stageEnv) stage(sink Sink) (*Stage, *nats.Conn) {
 
 func note(t *testing.T, name string) *Notification {
 	t.Helper()
-	ev := &events.Event{ID: "lcw1-" + name, Time: time.Now()}
+	ev := &events.Event{Envelope: events.Envelope{ID: "lcw1-" + name, Time: time.Now()}}
 	return &Notification{Event: ev}
 }
 
