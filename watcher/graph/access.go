@@ -26,6 +26,14 @@ type permission struct {
 	required bool
 }
 
+// covers lists, for each permission, the application permissions that include it:
+// its older name and the broader LifecycleWorkflows.Read.All (docs/graph-permissions.md).
+var covers = map[string][]string{
+	PermissionReports:   {PermissionReports, "LifecycleWorkflows.ReadReports.All", "LifecycleWorkflows.Read.All", "LifecycleWorkflows.ReadWrite.All"},
+	PermissionWorkflows: {PermissionWorkflows, "LifecycleWorkflows.Read.All", "LifecycleWorkflows.ReadWrite.All"},
+	PermissionUsers:     {PermissionUsers, "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+}
+
 // permissions maps operations to the application permission each needs. An
 // operation missing here is reported with the docs to read instead of a name.
 var permissions = map[string]permission{
@@ -46,10 +54,11 @@ var permissions = map[string]permission{
 // one), which Graph answers too when the token carries no application permission at
 // all. Client.Access returns one per refused permission while the refusal lasts.
 type AccessError struct {
-	// StatusCode is 401 or 403; Code is Graph's error code, e.g.
+	// StatusCode is 401 or 403; Code and Message are Graph's, e.g.
 	// "Authorization_RequestDenied"; RequestID identifies the last refusal.
 	StatusCode int
 	Code       string
+	Message    string
 	RequestID  string
 	// Permission is the application permission the refused operations need, e.g.
 	// LifecycleWorkflows-Reports.Read.All; Operations are those operations, e.g.
@@ -74,6 +83,9 @@ func (e *AccessError) Error() string {
 		fmt.Fprintf(&b, "microsoft graph refuses %s", ops)
 	}
 	fmt.Fprintf(&b, " (%d %s", e.StatusCode, cmp.Or(e.Code, http.StatusText(e.StatusCode)))
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", strings.TrimSuffix(e.Message, "."))
+	}
 	if e.RequestID != "" {
 		fmt.Fprintf(&b, ", request-id %s", e.RequestID)
 	}
@@ -84,15 +96,23 @@ func (e *AccessError) Error() string {
 	default:
 		fmt.Fprintf(&b, ": the application needs the Microsoft Graph application permission %s with admin consent", e.Permission)
 	}
+	carries := e.tokenRead && slices.ContainsFunc(e.TokenRoles, func(r string) bool {
+		return slices.Contains(covers[e.Permission], r)
+	})
 	switch {
 	case !e.tokenRead:
 	case len(e.TokenRoles) == 0:
 		b.WriteString("; the refused token carries no permission at all: none is granted with admin consent yet")
+	case carries:
+		fmt.Fprintf(&b, "; the refused token carries it (%s)", strings.Join(e.TokenRoles, ", "))
 	default:
-		fmt.Fprintf(&b, "; the refused token carries %s", strings.Join(e.TokenRoles, ", "))
+		fmt.Fprintf(&b, "; the refused token carries only %s", strings.Join(e.TokenRoles, ", "))
 	}
-	if e.StatusCode == http.StatusUnauthorized {
-		b.WriteString("; if it does carry it, LCW_GRAPH_URL, LCW_GRAPH_SCOPE and AZURE_AUTHORITY_HOST must name the same cloud")
+	switch {
+	case e.StatusCode == http.StatusUnauthorized && (carries || !e.tokenRead):
+		b.WriteString("; then LCW_GRAPH_URL, LCW_GRAPH_SCOPE and AZURE_AUTHORITY_HOST must name the same cloud")
+	case carries:
+		b.WriteString("; a permission granted minutes ago reaches Graph with a later token, within the hour")
 	}
 	b.WriteString(" (docs/graph-permissions.md)")
 	return b.String()
@@ -189,7 +209,7 @@ func (t *accessTracker) err() error {
 		}
 		// The ids and the token of the latest refusal are the ones to quote.
 		latest[k] = r.at
-		ae.Code, ae.RequestID = r.gerr.Code, r.gerr.RequestID
+		ae.Code, ae.Message, ae.RequestID = r.gerr.Code, r.gerr.Message, r.gerr.RequestID
 		ae.tokenRead = r.read
 		ae.TokenRoles = append(slices.Clone(r.token.Roles), strings.Fields(r.token.Scp)...)
 	}

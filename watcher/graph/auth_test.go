@@ -212,7 +212,7 @@ func TestUnauthorizedOneFreshToken(t *testing.T) {
 				ae.Code != "InvalidAuthenticationToken" || ae.Permission != PermissionReports || !slices.Equal(ae.Operations, []string{opListResults}) {
 				t.Fatalf("Access() = %#v, want the 401 of list_results", err)
 			}
-			if msg := c.Access().Error(); !strings.Contains(msg, "LCW_GRAPH_SCOPE") || !strings.Contains(msg, PermissionReports) {
+			if msg := c.Access().Error(); !strings.Contains(msg, "carries no permission at all") || !strings.Contains(msg, PermissionReports) {
 				t.Errorf("Access() = %q, want the permission and the settings to check", msg)
 			}
 
@@ -266,8 +266,9 @@ func TestForbiddenNamesPermission(t *testing.T) {
 		roles []string
 		want  string
 	}{
-		{"token with another role", []string{PermissionWorkflows}, "the refused token carries " + PermissionWorkflows},
+		{"token with another role", []string{PermissionWorkflows}, "the refused token carries only " + PermissionWorkflows},
 		{"token without roles", nil, "carries no permission at all"},
+		{"token with the older name", []string{"LifecycleWorkflows.ReadReports.All"}, "carries it (LifecycleWorkflows.ReadReports.All); a permission granted minutes ago"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
