@@ -12,25 +12,23 @@ import (
 )
 
 // Every request goes through an azcore runtime.Pipeline, as in every Azure SDK
-// client, with three policies of the client's own where azcore falls short of a
-// guarantee (docs/architecture.md, "The Graph client's HTTP pipeline", has the
-// measurements):
+// client. In order, from the caller to the network (the client's own policies are
+// where azcore falls short of a guarantee; docs/architecture.md, "The Graph client's
+// HTTP pipeline", has the measurements):
 //
-//	retryPolicy     per call    the retry loop: fractional Retry-After, backoff with
-//	                            full jitter also after "Retry-After: 0", a time budget
-//	                            (ErrThrottled), a new connection after 5xx and
-//	                            connection failures, throttled time, debug logs
-//	azcore retry    per call    configured never to retry: it gives each attempt its
-//	                            timeout (RequestTimeout), body included
-//	BearerTokenPolicy per try   azcore's: the token, cached and renewed ahead of
-//	                            expiry; a CAE claims challenge answered with a token
-//	                            for those claims and one more try (auth.go decides
-//	                            what else is worth a fresh token)
-//	exchangePolicy  per try     Prefer, client-request-id and User-Agent on every
-//	                            request; metrics; what the answer was
-//	azcore          per try     headers from ctx, tracing, logging (azcore/log),
-//	                            body download
-//	boundedTransport            the http.Client, with the body size bound
+//	retryPolicy        ours, once per call: the retry loop (fractional Retry-After;
+//	                   backoff with full jitter, also after "Retry-After: 0"; a time
+//	                   budget, then ErrThrottled; a new connection after 5xx and
+//	                   connection failures; throttled time; debug logs)
+//	azcore retry       once per attempt, configured never to retry: it bounds each
+//	                   attempt by RequestTimeout, body included
+//	BearerTokenPolicy  azcore's: the token, cached and renewed ahead of expiry; a CAE
+//	                   claims challenge answered with a token for those claims and one
+//	                   more request (authorizer decides what else a 401 is worth)
+//	exchangePolicy     ours, once per request: Prefer, client-request-id, User-Agent;
+//	                   request metrics and counts; what Graph answered
+//	azcore             headers from ctx, tracing, logging (azcore/log), body download
+//	boundedTransport   ours: the http.Client, with the body size bound
 //
 // azcore's telemetry policy is off: it would append "azsdk-go-…" to User-Agent,
 // which names lcwnotify (Options.UserAgent).

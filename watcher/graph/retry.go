@@ -39,7 +39,8 @@ func (p retryPolicy) Do(req *policy.Request) (*http.Response, error) {
 		// retried on a new one too.
 		var used usedConn
 		cl.ex = exchange{}
-		resp, err := req.Clone(httptrace.WithClientTrace(ctx, used.trace())).Next()
+		// A shallow copy: azcore's retry policy, next, clones the request for each try.
+		resp, err := req.WithContext(httptrace.WithClientTrace(ctx, used.trace())).Next()
 		out := c.classify(ctx, cl, err)
 		if out.newConn {
 			used.close()
