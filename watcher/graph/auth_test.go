@@ -24,14 +24,7 @@ import (
 // client asks for a token with those claims (so azidentity does not hand back the
 // cached one), sends the request once more with it, and goes on with it.
 func TestClaimsChallengeGetsFreshToken(t *testing.T) {
-	auth := graphtest.NewAuthority()
-	defer auth.Close()
-	auth.RequireClientSecret(testSecret)
-	azureEnv(t, auth, testSecret)
-	cred, err := NewCredential(CredentialOptions{DisableInstanceDiscovery: true, Transport: auth.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	auth, cred := realCredential(t)
 	srv := newFakeGraph(t, auth.Guard(serveBody(200, pageJSON("", item("a", "failed")))).ServeHTTP)
 	c := newTestClient(t, srv.URL, func(o *Options) { o.Credential = cred })
 
@@ -79,14 +72,7 @@ func TestClaimsChallengeGetsFreshToken(t *testing.T) {
 // application's secret was reset), the call fails with ErrCredential after one
 // request, not with a stream of 401s.
 func TestRevokedAndRefusedAgain(t *testing.T) {
-	auth := graphtest.NewAuthority()
-	defer auth.Close()
-	auth.RequireClientSecret(testSecret)
-	azureEnv(t, auth, testSecret)
-	cred, err := NewCredential(CredentialOptions{DisableInstanceDiscovery: true, Transport: auth.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	auth, cred := realCredential(t)
 	srv := newFakeGraph(t, auth.Guard(serveBody(200, emptyPage)).ServeHTTP)
 	c := newTestClient(t, srv.URL, func(o *Options) { o.Credential = cred })
 	if _, err := c.ListResults(t.Context(), "wf", dateRange); err != nil {
@@ -94,7 +80,7 @@ func TestRevokedAndRefusedAgain(t *testing.T) {
 	}
 	auth.Revoke(auth.Tokens()[0])
 	auth.RequireClientSecret("reset")
-	_, err = c.ListResults(t.Context(), "wf", dateRange)
+	_, err := c.ListResults(t.Context(), "wf", dateRange)
 	if !errors.Is(err, ErrCredential) || !strings.Contains(err.Error(), "invalid_client") {
 		t.Fatalf("err = %v, want ErrCredential with Entra's reason", err)
 	}
