@@ -13,9 +13,12 @@ import (
 
 // Application permissions the operations need (docs/graph-permissions.md).
 const (
-	PermissionReports   = "LifecycleWorkflows-Reports.Read.All"
+	// PermissionReports reads runs, userProcessingResults, task results and summaries.
+	PermissionReports = "LifecycleWorkflows-Reports.Read.All"
+	// PermissionWorkflows lists the workflows and reads their names and categories.
 	PermissionWorkflows = "LifecycleWorkflows-Workflow.ReadBasic.All"
-	PermissionUsers     = "User.Read.All"
+	// PermissionUsers reads a user's display name and UPN; without it users show as ids.
+	PermissionUsers = "User.Read.All"
 )
 
 // permission is what an operation needs, and whether a refusal of it stops the
