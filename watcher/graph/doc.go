@@ -5,9 +5,16 @@
 // Activate and ActivateWithScope (re-run a user, a result's failed tasks, the failed
 // users of a run).
 //
-// It talks net/http with tokens from an azcore.TokenCredential (NewCredential for
-// azidentity's DefaultAzureCredential, NewStaticCredential for the simulator) and:
+// Its requests go through an azcore runtime.Pipeline, with azcore's BearerTokenPolicy
+// taking tokens from an azcore.TokenCredential (NewCredential for azidentity's
+// DefaultAzureCredential, NewStaticCredential for the simulator), and the client's
+// own policies where azcore falls short (pipeline.go; docs/architecture.md). It:
 //
+//   - answers a 401 with one fresh token and one more try: a Continuous Access
+//     Evaluation claims challenge with a token for its claims, any other challenge with
+//     a token issued from now on, never the cached token again, and never twice in a
+//     row for the same token (no stream of 401s); Access then names the permission or
+//     consent Graph refuses, with Graph's code and the roles of the refused token;
 //   - honours Graph's throttling: 429 and 503 wait at least Retry-After, fractional
 //     seconds ("2.128") or an HTTP date, else (also when it asks for no wait at all)
 //     exponential backoff with full jitter; 5xx and connection failures are retried
@@ -37,5 +44,7 @@
 //
 // Errors match ErrNotFound, ErrForbidden, ErrUnauthorized and ErrConflict for Graph's
 // 404, 403, 401 and 409, and carry Graph's code, request-id and client-request-id as a
-// *Error. Tokens and client secrets never reach logs or errors.
+// *Error. Tokens and client secrets never reach logs or errors. Metrics count requests
+// by operation and status code, retries by reason and throttled time;
+// WithRequestCount counts the requests made under one context (a poll).
 package graph

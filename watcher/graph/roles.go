@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // PermissionActivate is the least privileged application permission that lets an app
@@ -29,16 +28,11 @@ func (c *Client) Permissions(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var claims struct {
-		Roles []string `json:"roles"`
-		Scp   string   `json:"scp"`
-	}
-	if err := readClaims(tok, &claims); err != nil {
+	tc, err := readClaims(tok)
+	if err != nil {
 		return nil, fmt.Errorf("graph: read the token's permissions: %w", err)
 	}
-	perms := slices.Clone(claims.Roles)
-	perms = append(perms, strings.Fields(claims.Scp)...)
-	return perms, nil
+	return tc.permissions(), nil
 }
 
 // CanActivate reports whether the access token carries a permission that allows
