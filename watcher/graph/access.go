@@ -29,12 +29,14 @@ type permission struct {
 	required bool
 }
 
-// covers lists, for each permission, the application permissions that include it:
-// its older name and the broader LifecycleWorkflows.Read.All (docs/graph-permissions.md).
+// covers lists, for each permission, the application permissions that include it,
+// least privileged first: its older name and the broader LifecycleWorkflows.Read.All
+// or ReadWrite.All (docs/graph-permissions.md).
 var covers = map[string][]string{
 	PermissionReports:   {PermissionReports, "LifecycleWorkflows.ReadReports.All", "LifecycleWorkflows.Read.All", "LifecycleWorkflows.ReadWrite.All"},
 	PermissionWorkflows: {PermissionWorkflows, "LifecycleWorkflows.Read.All", "LifecycleWorkflows.ReadWrite.All"},
 	PermissionUsers:     {PermissionUsers, "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	PermissionActivate:  {PermissionActivate, "LifecycleWorkflows-Workflow.ReadWrite.All", "LifecycleWorkflows.ReadWrite.All"},
 }
 
 // permissions maps operations to the application permission each needs. An
@@ -50,6 +52,9 @@ var permissions = map[string]permission{
 	opUserSummary:     {PermissionReports, false},
 	opRunSummary:      {PermissionReports, false},
 	opGetUser:         {PermissionUsers, false},
+	// A refused action is told to whoever asked for it; the watcher does not need it.
+	opActivate:          {PermissionActivate, false},
+	opActivateWithScope: {PermissionActivate, false},
 }
 
 // AccessError reports that Microsoft Graph refuses the application: a 403 for

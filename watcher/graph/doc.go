@@ -36,11 +36,15 @@
 // lcwnotify together, builds for minutes and whose enum parsers drop values they do not
 // know (canceling, quarantined, activatedWithScope).
 //
-// Actions are not idempotent, so they are retried only where Graph cannot have acted
-// (429, 503, a connection that failed before the request was written); a failure once
-// the request was out is ErrUnconfirmed, and an activation split into several calls
-// reports per id what happened in an *ActivationError. Permissions and CanActivate read
-// the token's roles without verifying it, for advice such as `lcwnotify check` gives.
+// Actions go through the same pipeline, token, 401 handling, headers and metrics
+// included, but are not idempotent: the retry policy, told so by a flag of the call,
+// sends them again only where Graph cannot have acted (429, 503 with Retry-After, a
+// connection that failed before any of the request was written, and the one fresh
+// token after a 401, which Graph refuses before processing anything). A failure once
+// the request began to go out is ErrUnconfirmed, and an activation split into several
+// calls reports per id what happened in an *ActivationError. Permissions and
+// CanActivate read the token's roles without verifying it, for advice such as
+// `lcwnotify check` gives.
 //
 // Errors match ErrNotFound, ErrForbidden, ErrUnauthorized and ErrConflict for Graph's
 // 404, 403, 401 and 409, and carry Graph's code, request-id and client-request-id as a

@@ -37,8 +37,9 @@ var (
 	// finished).
 	ErrConflict = errors.New("graph: conflict")
 	// ErrUnconfirmed reports an action that was sent but whose effect is unknown: the
-	// connection broke or Graph answered 500, 502 or 504 once the request was out. It
-	// is never retried blindly: a second activation would start a second run.
+	// connection broke once the request was out, or Graph answered 500, 502, 504, or
+	// 503 without Retry-After. It is never retried blindly: a second activation would
+	// start a second run.
 	ErrUnconfirmed = errors.New("graph: action sent, outcome unknown")
 	// ErrCredential reports that no token could be obtained from the credential.
 	ErrCredential = errors.New("graph: cannot get a token")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -19,14 +21,17 @@ import (
 //	retryPolicy        ours, once per call: the retry loop (fractional Retry-After;
 //	                   backoff with full jitter, also after "Retry-After: 0"; a time
 //	                   budget, then ErrThrottled; a new connection after 5xx and
-//	                   connection failures; throttled time; debug logs)
+//	                   connection failures; throttled time; debug logs), and for a
+//	                   call that is not idempotent (an action) only where Graph
+//	                   cannot have acted, else ErrUnconfirmed
 //	azcore retry       once per attempt, configured never to retry: it bounds each
 //	                   attempt by RequestTimeout, body included
 //	BearerTokenPolicy  azcore's: the token, cached and renewed ahead of expiry; a CAE
 //	                   claims challenge answered with a token for those claims and one
 //	                   more request (authorizer decides what else a 401 is worth)
 //	exchangePolicy     ours, once per request: Prefer, client-request-id, User-Agent;
-//	                   request metrics and counts; what Graph answered
+//	                   request metrics and counts; what Graph answered, and for an
+//	                   action whether the request began to go out
 //	azcore             headers from ctx, tracing, logging (azcore/log), body download
 //	boundedTransport   ours: the http.Client, with the body size bound
 //
@@ -66,15 +71,20 @@ func (c *Client) newPipeline() runtime.Pipeline {
 // call is the state of one logical request, shared by its policies through the
 // request's operation values.
 type call struct {
-	op    string
-	count *RequestCount // from the caller's ctx; nil counts nothing
-	ex    exchange      // the last HTTP exchange of the current attempt
-	body  []byte        // the body of the 2xx answer that ended the call
+	op string
+	// idempotent says the request may be sent again once it went out: a read. An
+	// action (Activate) is not: retryPolicy sends it again only where Graph cannot
+	// have acted on it. The zero value is the safe one.
+	idempotent bool
+	count      *RequestCount // from the caller's ctx; nil counts nothing
+	ex         exchange      // the last HTTP exchange of the current attempt
+	body       []byte        // the body of the 2xx answer that ended the call
 }
 
 // exchange is one HTTP request and what came back, as exchangePolicy saw it.
 type exchange struct {
 	sent  bool // the request reached exchangePolicy (it had a token)
+	wrote bool // the request began to go out (recorded for calls that are not idempotent)
 	resp  *http.Response
 	body  []byte
 	err   error  // no (complete) answer: connection, timeout, body
@@ -90,7 +100,12 @@ func (c *Client) get(ctx context.Context, op, rawURL string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("graph %s: %w", op, err)
 	}
-	cl := &call{op: op, count: countFrom(ctx)}
+	return c.send(req, &call{op: op, idempotent: true, count: countFrom(ctx)})
+}
+
+// send runs req through the pipeline as the call cl and returns the body of the 2xx
+// answer that ended it.
+func (c *Client) send(req *policy.Request, cl *call) ([]byte, error) {
 	req.SetOperationValue(cl)
 	if _, err := c.pl.Do(req); err != nil {
 		return nil, err
@@ -117,8 +132,13 @@ func (p exchangePolicy) Do(req *policy.Request) (*http.Response, error) {
 	h.Set("return-client-request-id", "true")
 	h.Set("User-Agent", c.userAgent)
 
+	var wrote *atomic.Bool
+	if !cl.idempotent {
+		req, wrote = traceWrite(req)
+	}
 	start := time.Now()
 	resp, err := req.Next() // the body is downloaded (bounded) further down
+	ex.wrote = wrote != nil && wrote.Load()
 	status := 0
 	if resp != nil {
 		status = resp.StatusCode
@@ -134,4 +154,15 @@ func (p exchangePolicy) Do(req *policy.Request) (*http.Response, error) {
 	}
 	cl.ex = ex
 	return resp, err
+}
+
+// traceWrite returns req with a trace that records whether any of the request went
+// out: whether Graph may have acted on a request that got no answer. WroteHeaders,
+// not WroteRequest: net/http calls it before it writes the body, so it has run by
+// the time Graph can hold the whole request; HTTP/2 calls WroteRequest only after the
+// body's last frame, and a round trip that times out returns without waiting for it.
+func traceWrite(req *policy.Request) (*policy.Request, *atomic.Bool) {
+	wrote := new(atomic.Bool)
+	trace := &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }}
+	return req.WithContext(httptrace.WithClientTrace(req.Raw().Context(), trace)), wrote
 }

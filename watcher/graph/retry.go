@@ -15,7 +15,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
 
-// retryPolicy is the pipeline's retry loop, in place of azcore's, whose retry policy
+// retryPolicy is the pipeline's retry loop, in place of azcore's. It serves reads and
+// actions alike; classify tells them apart by the call's idempotent flag, so that an
+// action is sent again only where Graph cannot have acted on it. azcore's retry policy
 // (a count of tries, not a time budget) parses Retry-After as whole seconds only
 // and so retries Graph's "Retry-After: 2.128" after its own backoff, too early; lets
 // a Retry-After longer than its MaxRetryDelay end the call at once, while that same
@@ -124,6 +126,8 @@ func (c *Client) classify(ctx context.Context, cl *call, err error) outcome {
 			return outcome{err: fmt.Errorf("graph %s: %w", op, context.Cause(ctx))}
 		}
 		return outcome{err: fmt.Errorf("graph %s: %w", op, err)}
+	case ex.err != nil && !cl.idempotent:
+		return c.actionFailure(ctx, op, ex)
 	case ex.err != nil:
 		var tooLarge *http.MaxBytesError
 		if errors.As(ex.err, &tooLarge) {
@@ -152,7 +156,38 @@ func (c *Client) classify(ctx context.Context, cl *call, err error) outcome {
 	if out.retry {
 		out.retryAfter, out.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	}
+	if out.retry && !cl.idempotent && !refusedUnexecuted(resp.StatusCode, out.hasRetryAfter) {
+		// A 500, 502 or 504, or a 503 that names no time to come back, may come
+		// from behind the service that acted: sending an action again could act twice.
+		out.err, out.retry = fmt.Errorf("%w: %w", ErrUnconfirmed, gerr), false
+	}
 	return out
+}
+
+// refusedUnexecuted reports whether an error status says Graph did not execute the
+// request: throttled (429), or unavailable with a Retry-After (503), Graph's answer
+// at the door while it sheds load. Only what this allows is retried when the call is
+// not idempotent. A 401 says so too, but it is not retried here: BearerTokenPolicy
+// has answered it already with one fresh token and one more request (see post), and
+// the 401 it hands back stands.
+func refusedUnexecuted(status int, hasRetryAfter bool) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable && hasRetryAfter
+}
+
+// actionFailure classifies an exchange of a call that is not idempotent and got no
+// complete answer. A 2xx status line is Graph accepting it: what follows no longer
+// matters. Otherwise, once the request began to go out Graph may have acted on it:
+// ErrUnconfirmed, never sent again. Before, it is a connection failure like any
+// other, retried on a new connection.
+func (c *Client) actionFailure(ctx context.Context, op string, ex exchange) outcome {
+	if ex.resp != nil && ex.resp.StatusCode >= 200 && ex.resp.StatusCode < 300 {
+		return outcome{}
+	}
+	if !ex.wrote && ex.resp == nil {
+		return c.transportFailure(ctx, op, ex.crid, ex.err)
+	}
+	c.log.DebugContext(ctx, "graph request failed once sent", "operation", op, "client_request_id", ex.crid, "error", ex.err)
+	return outcome{err: fmt.Errorf("%w: graph %s (client-request-id %s): %w", ErrUnconfirmed, op, ex.crid, ex.err), newConn: true}
 }
 
 // transportFailure classifies an error without an HTTP status: the caller's ctx ending

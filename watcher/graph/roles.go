@@ -10,10 +10,6 @@ import (
 // run workflows on demand (activate, activateWithScope).
 const PermissionActivate = "LifecycleWorkflows-Workflow.Activate"
 
-// activatePermissions are the permissions Microsoft documents for activate and
-// activateWithScope, least privileged first.
-var activatePermissions = []string{PermissionActivate, "LifecycleWorkflows-Workflow.ReadWrite.All", "LifecycleWorkflows.ReadWrite.All"}
-
 // Permissions returns the permissions the client's access token carries: the app
 // roles of its "roles" claim (application permissions, app-only tokens) and the scopes
 // of its "scp" claim (delegated tokens, such as a developer's Azure CLI login).
@@ -44,7 +40,7 @@ func (c *Client) CanActivate(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	for _, p := range perms {
-		if slices.Contains(activatePermissions, p) {
+		if slices.Contains(covers[PermissionActivate], p) {
 			return true, nil
 		}
 	}
