@@ -223,7 +223,9 @@ func TestGraphThrottling(t *testing.T) {
 
 const secretToken = "eyJ0eXAiOiJKV1QiLCJzZWNyZXQiOiJ0b2tlbiJ9.never-logged"
 
-// flakyCredential hands out tokens until told to fail from a given call on.
+// flakyCredential hands out tokens until told to fail from a given call on. Each
+// token expires as it is issued, so the client asks for one at every request, as it
+// does when a token reaches its end mid-poll: a valid token is cached and reused.
 type flakyCredential struct {
 	calls, failFrom atomic.Int64 // failFrom 0: never
 }
@@ -233,7 +235,7 @@ func (c *flakyCredential) GetToken(context.Context, policy.TokenRequestOptions) 
 	if f := c.failFrom.Load(); f > 0 && n >= f {
 		return azcore.AccessToken{}, errors.New("AADSTS7000215: invalid client secret provided")
 	}
-	return azcore.AccessToken{Token: secretToken, ExpiresOn: time.Now().Add(time.Hour)}, nil
+	return azcore.AccessToken{Token: secretToken, ExpiresOn: time.Now()}, nil
 }
 
 func TestTokenFailureMidPoll(t *testing.T) {

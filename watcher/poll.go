@@ -28,6 +28,9 @@ type PollStats struct {
 	Expired int
 	// Tracked is how many results the state holds after the poll.
 	Tracked int
+	// GraphRequests counts the HTTP requests the poll sent to Graph, retries
+	// included; GraphThrottled those Graph answered 429 or 503.
+	GraphRequests, GraphThrottled int64
 	// Duration is how long the poll took.
 	Duration time.Duration
 }
@@ -54,10 +57,13 @@ type flowStats struct {
 func (w *Watcher) Poll(ctx context.Context) (PollStats, error) {
 	w.pollMu.Lock()
 	defer w.pollMu.Unlock()
+	var requests graph.RequestCount
 	start := w.now()
-	stats, err := w.poll(ctx, start)
+	stats, err := w.poll(graph.WithRequestCount(ctx, &requests), start)
 	end := w.now()
 	stats.Duration = end.Sub(start)
+	stats.GraphRequests, stats.GraphThrottled = requests.Requests(), requests.Throttled()
+	w.metrics.observeGraphRequests(stats.GraphRequests)
 	stats.Tracked = w.state.tracked()
 	w.metrics.setTracked(stats.Tracked)
 	w.metrics.observePoll(err == nil, stats.Duration, end)

@@ -216,6 +216,17 @@ func (w *Watcher) LastSuccess() time.Time {
 	return time.Unix(0, n)
 }
 
+// GraphAccess returns nil unless Microsoft Graph refuses the watcher what it cannot
+// poll without (a missing permission or consent, a token it will not accept even
+// fresh); the error then says what Graph answered and which permission to grant, for
+// /readyz. It asks the Graph, when it reports access as *graph.Client does (Access).
+func (w *Watcher) GraphAccess() error {
+	if a, ok := w.graph.(interface{ Access() error }); ok {
+		return a.Access()
+	}
+	return nil
+}
+
 // Leader reports whether this replica holds the polling lease.
 func (w *Watcher) Leader() bool { return w.lease.held() }
 
@@ -254,12 +265,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 				return nil
 			}
 			w.log.Error("poll failed: the workflows that failed advanced nothing and are retried at the next poll",
-				"err", err, "failed_workflows", stats.FailedWorkflows, "workflows", stats.Workflows)
+				"err", err, "failed_workflows", stats.FailedWorkflows, "workflows", stats.Workflows, "graph_requests", stats.GraphRequests)
 			continue
 		}
 		w.log.Debug("poll done", "workflows", stats.Workflows, "observed", stats.Observed,
 			"published", stats.Published, "duplicates", stats.Duplicates, "tracked", stats.Tracked,
-			"duration", stats.Duration)
+			"graph_requests", stats.GraphRequests, "graph_throttled", stats.GraphThrottled, "duration", stats.Duration)
 	}
 }
 

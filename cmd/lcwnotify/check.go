@@ -126,6 +126,11 @@ func (c *checker) checkGraphRead(ctx context.Context, cfg *config, cred azcore.T
 	gctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	wfs, err := g.ListWorkflows(gctx)
+	if aerr := g.Access(); err != nil && aerr != nil {
+		// It names the permission and what the refused token carries.
+		c.fail("graph", aerr, "then run check again")
+		return
+	}
 	switch {
 	case errors.Is(err, graph.ErrForbidden):
 		c.fail("graph", err, "grant the application LifecycleWorkflows-Workflow.ReadBasic.All and LifecycleWorkflows-Reports.Read.All with admin consent (docs/graph-permissions.md)")

@@ -69,10 +69,12 @@ func TestReadyz(t *testing.T) {
 type fakeWatcher struct {
 	leader bool
 	last   time.Time
+	access error
 }
 
 func (f fakeWatcher) Leader() bool           { return f.leader }
 func (f fakeWatcher) LastSuccess() time.Time { return f.last }
+func (f fakeWatcher) GraphAccess() error     { return f.access }
 
 func TestWatcherReady(t *testing.T) {
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -85,6 +87,9 @@ func TestWatcherReady(t *testing.T) {
 		{"leader before its first poll", fakeWatcher{leader: true}, "no complete poll yet"},
 		{"leader polling", fakeWatcher{leader: true, last: now.Add(-90 * time.Second)}, ""},
 		{"leader stuck", fakeWatcher{leader: true, last: now.Add(-4 * time.Minute)}, "last complete poll 4m0s ago"},
+		{"leader refused by Graph", fakeWatcher{leader: true, last: now.Add(-30 * time.Second),
+			access: errors.New("microsoft graph refuses list_results (403 Authorization_RequestDenied")}, "microsoft graph refuses list_results"},
+		{"standby refused by Graph", fakeWatcher{access: errors.New("refused")}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

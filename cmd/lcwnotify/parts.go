@@ -59,11 +59,15 @@ func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Wat
 type pollingWatcher interface {
 	Leader() bool
 	LastSuccess() time.Time
+	GraphAccess() error
 }
 
 func watcherReady(w pollingWatcher, interval time.Duration, now time.Time) error {
 	if !w.Leader() {
 		return nil // standing by while another replica polls (or taking the lease)
+	}
+	if err := w.GraphAccess(); err != nil {
+		return err // which permission or consent is missing, at once
 	}
 	last := w.LastSuccess()
 	if last.IsZero() {

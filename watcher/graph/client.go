@@ -3,8 +3,6 @@ package graph
 import (
 	"context"
 	"crypto/tls"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
 	"github.com/lcwnotify/lcwnotify/internal/outbound"
 )
 
@@ -69,9 +69,12 @@ type Options struct {
 type Client struct {
 	base       *url.URL // scheme and host the token may be sent to
 	root       string   // base + "/" + version, no trailing slash
-	cred       azcore.TokenCredential
+	cred       credential
 	scope      string
-	hc         *http.Client
+	hc         *http.Client // sends the pipeline's requests
+	pl         runtime.Pipeline
+	auth       *authorizer
+	access     *accessTracker
 	reqTimeout time.Duration
 	maxRetry   time.Duration
 	maxPages   int
@@ -139,10 +142,10 @@ func New(o Options) (*Client, error) {
 	}
 	// A redirect would carry the request elsewhere; Graph does not redirect these reads.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{
+	c := &Client{
 		base:       base,
 		root:       o.BaseURL + "/" + o.Version,
-		cred:       o.Credential,
+		cred:       credential{o.Credential},
 		scope:      o.Scope,
 		hc:         hc,
 		reqTimeout: o.RequestTimeout,
@@ -152,8 +155,12 @@ func New(o Options) (*Client, error) {
 		metrics:    o.Metrics,
 		userAgent:  o.UserAgent,
 		backoff:    defaultBackoff,
+		auth:       newAuthorizer(o.Scope),
+		access:     newAccessTracker(),
 		tenant:     o.TenantID,
-	}, nil
+	}
+	c.pl = c.newPipeline()
+	return c, nil
 }
 
 // checkBaseURL accepts an absolute https URL without query, fragment or credentials;
@@ -219,36 +226,4 @@ func (c *Client) TenantID(ctx context.Context) (string, error) {
 	}
 	c.tenant = tid
 	return tid, nil
-}
-
-// tenantOf returns the tid claim of a JWT access token, without verifying it: Graph
-// verifies tokens, the client only reads which tenant it was issued for.
-func tenantOf(token string) (string, error) {
-	var claims struct {
-		TID string `json:"tid"`
-	}
-	if err := readClaims(token, &claims); err != nil {
-		return "", err
-	}
-	if claims.TID == "" {
-		return "", errors.New("token has no tid claim")
-	}
-	return claims.TID, nil
-}
-
-// readClaims decodes the payload of a JWT-shaped token into v, without verifying the
-// token.
-func readClaims(token string, v any) error {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return errors.New("token is not a JWT")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return errors.New("token payload is not base64url")
-	}
-	if err := json.Unmarshal(payload, v); err != nil {
-		return errors.New("token payload is not a JSON object of claims")
-	}
-	return nil
 }

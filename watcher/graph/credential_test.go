@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
 	"github.com/lcwnotify/lcwnotify/watcher/graph/graphtest"
 )
 
@@ -28,19 +30,26 @@ func azureEnv(t *testing.T, a *graphtest.Authority, secret string) {
 	}
 }
 
-// TestDefaultAzureCredential runs the real DefaultAzureCredential against the fake
-// authority: the client sends the token it issued as Bearer, asks for it once (cached)
-// with the Graph scope, learns the tenant from it, and logs neither token nor secret.
-func TestDefaultAzureCredential(t *testing.T) {
+// realCredential starts an authority that takes testSecret and returns it with
+// azidentity's DefaultAzureCredential configured for it from the environment.
+func realCredential(t *testing.T) (*graphtest.Authority, azcore.TokenCredential) {
+	t.Helper()
 	auth := graphtest.NewAuthority()
-	defer auth.Close()
+	t.Cleanup(auth.Close)
 	auth.RequireClientSecret(testSecret)
 	azureEnv(t, auth, testSecret)
-
 	cred, err := NewCredential(CredentialOptions{DisableInstanceDiscovery: true, Transport: auth.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return auth, cred
+}
+
+// TestDefaultAzureCredential runs the real DefaultAzureCredential against the fake
+// authority: the client sends the token it issued as Bearer, asks for it once (cached)
+// with the Graph scope, learns the tenant from it, and logs neither token nor secret.
+func TestDefaultAzureCredential(t *testing.T) {
+	auth, cred := realCredential(t)
 	srv := newFakeGraph(t, serveBody(200, pageJSON("", item("a", "failed"))))
 	c := newTestClient(t, srv.URL, func(o *Options) { o.Credential = cred })
 

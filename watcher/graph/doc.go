@@ -5,9 +5,16 @@
 // Activate and ActivateWithScope (re-run a user, a result's failed tasks, the failed
 // users of a run).
 //
-// It talks net/http with tokens from an azcore.TokenCredential (NewCredential for
-// azidentity's DefaultAzureCredential, NewStaticCredential for the simulator) and:
+// Its requests go through an azcore runtime.Pipeline, with azcore's BearerTokenPolicy
+// taking tokens from an azcore.TokenCredential (NewCredential for azidentity's
+// DefaultAzureCredential, NewStaticCredential for the simulator), and the client's
+// own policies where azcore falls short (pipeline.go; docs/architecture.md). It:
 //
+//   - answers a 401 with one fresh token and one more try: a Continuous Access
+//     Evaluation claims challenge with a token for its claims, any other challenge with
+//     a token issued from now on, never the cached token again, and never twice in a
+//     row for the same token (no stream of 401s); Access then names the permission or
+//     consent Graph refuses, with Graph's code and the roles of the refused token;
 //   - honours Graph's throttling: 429 and 503 wait at least Retry-After, fractional
 //     seconds ("2.128") or an HTTP date, else (also when it asks for no wait at all)
 //     exponential backoff with full jitter; 5xx and connection failures are retried
@@ -29,13 +36,19 @@
 // lcwnotify together, builds for minutes and whose enum parsers drop values they do not
 // know (canceling, quarantined, activatedWithScope).
 //
-// Actions are not idempotent, so they are retried only where Graph cannot have acted
-// (429, 503, a connection that failed before the request was written); a failure once
-// the request was out is ErrUnconfirmed, and an activation split into several calls
-// reports per id what happened in an *ActivationError. Permissions and CanActivate read
-// the token's roles without verifying it, for advice such as `lcwnotify check` gives.
+// Actions go through the same pipeline, token, 401 handling, headers and metrics
+// included, but are not idempotent: the retry policy, told so by a flag of the call,
+// sends them again only where Graph cannot have acted (429, 503 with Retry-After, a
+// connection that failed before any of the request was written, and the one fresh
+// token after a 401, which Graph refuses before processing anything). A failure once
+// the request began to go out is ErrUnconfirmed, and an activation split into several
+// calls reports per id what happened in an *ActivationError. Permissions and
+// CanActivate read the token's roles without verifying it, for advice such as
+// `lcwnotify check` gives.
 //
 // Errors match ErrNotFound, ErrForbidden, ErrUnauthorized and ErrConflict for Graph's
 // 404, 403, 401 and 409, and carry Graph's code, request-id and client-request-id as a
-// *Error. Tokens and client secrets never reach logs or errors.
+// *Error. Tokens and client secrets never reach logs or errors. Metrics count requests
+// by operation and status code, retries by reason and throttled time;
+// WithRequestCount counts the requests made under one context (a poll).
 package graph

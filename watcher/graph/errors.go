@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,8 +37,9 @@ var (
 	// finished).
 	ErrConflict = errors.New("graph: conflict")
 	// ErrUnconfirmed reports an action that was sent but whose effect is unknown: the
-	// connection broke or Graph answered 500, 502 or 504 once the request was out. It
-	// is never retried blindly: a second activation would start a second run.
+	// connection broke once the request was out, or Graph answered 500, 502, 504, or
+	// 503 without Retry-After. It is never retried blindly: a second activation would
+	// start a second run.
 	ErrUnconfirmed = errors.New("graph: action sent, outcome unknown")
 	// ErrCredential reports that no token could be obtained from the credential.
 	ErrCredential = errors.New("graph: cannot get a token")
@@ -105,4 +107,57 @@ func errorsIsStatus(err error, statuses ...int) bool {
 		}
 	}
 	return false
+}
+
+// newError decodes Graph's error body, falling back to the response headers for the
+// ids. Whatever the server wrote, the token sent does not survive into the error.
+func newError(op string, resp *http.Response, body []byte, crid, token string) *Error {
+	var eb struct {
+		Error struct {
+			Code       string `json:"code"`
+			Message    string `json:"message"`
+			InnerError struct {
+				Date            string `json:"date"`
+				RequestID       string `json:"request-id"`
+				ClientRequestID string `json:"client-request-id"`
+			} `json:"innerError"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &eb) // a body that is not Graph's error shape leaves the fields empty
+	e := &Error{
+		Operation:       op,
+		StatusCode:      resp.StatusCode,
+		Code:            eb.Error.Code,
+		Message:         eb.Error.Message,
+		RequestID:       firstNonEmpty(eb.Error.InnerError.RequestID, resp.Header.Get("request-id")),
+		ClientRequestID: firstNonEmpty(eb.Error.InnerError.ClientRequestID, resp.Header.Get("client-request-id"), crid),
+		Date:            firstNonEmpty(eb.Error.InnerError.Date, resp.Header.Get("Date")),
+	}
+	for _, f := range []*string{&e.Code, &e.Message, &e.RequestID, &e.ClientRequestID, &e.Date} {
+		*f = sanitize(*f, token)
+	}
+	return e
+}
+
+// maxErrorText bounds each text field of an Error.
+const maxErrorText = 512
+
+// sanitize removes token from s and bounds its length.
+func sanitize(s, token string) string {
+	if token != "" {
+		s = strings.ReplaceAll(s, token, "[REDACTED]")
+	}
+	if len(s) > maxErrorText {
+		s = strings.ToValidUTF8(s[:maxErrorText], "") + "…"
+	}
+	return s
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }

@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +16,7 @@ type Metrics struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	throttled prometheus.Counter
+	retries   *prometheus.CounterVec
 	malformed *prometheus.CounterVec
 }
 
@@ -34,6 +38,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "lcwnotify_graph_throttled_seconds_total",
 			Help: "Time spent waiting because Microsoft Graph answered 429 or 503.",
 		}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lcwnotify_graph_retries_total",
+			Help: "Microsoft Graph requests sent again, by operation and reason (throttled: 429 or 503; server_error: 500, 502 or 504; connection: no complete answer).",
+		}, []string{"operation", "reason"}),
 		malformed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lcwnotify_graph_malformed_items_total",
 			Help: "Items in Microsoft Graph responses skipped because they lack an id or a processing status, by operation.",
@@ -43,6 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.requests = register(reg, m.requests)
 		m.duration = register(reg, m.duration)
 		m.throttled = register(reg, m.throttled)
+		m.retries = register(reg, m.retries)
 		m.malformed = register(reg, m.malformed)
 	}
 	return m
@@ -81,9 +90,51 @@ func (m *Metrics) addThrottled(d time.Duration) {
 	m.throttled.Add(d.Seconds())
 }
 
+func (m *Metrics) addRetry(op, reason string) {
+	if m == nil {
+		return
+	}
+	m.retries.WithLabelValues(op, reason).Inc()
+}
+
 func (m *Metrics) addMalformed(op string) {
 	if m == nil {
 		return
 	}
 	m.malformed.WithLabelValues(op).Inc()
+}
+
+// RequestCount counts the Graph requests made under a context (WithRequestCount):
+// every HTTP request, retries and the request sent again after a 401 included. The
+// watcher counts a poll with it. It is safe for concurrent use.
+type RequestCount struct {
+	requests, throttled atomic.Int64
+}
+
+// Requests returns how many requests were sent.
+func (n *RequestCount) Requests() int64 { return n.requests.Load() }
+
+// Throttled returns how many of them Graph answered 429 or 503.
+func (n *RequestCount) Throttled() int64 { return n.throttled.Load() }
+
+func (n *RequestCount) add(status int) {
+	if n == nil {
+		return
+	}
+	n.requests.Add(1)
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		n.throttled.Add(1)
+	}
+}
+
+type requestCountKey struct{}
+
+// WithRequestCount returns a context under which the Client's requests are added to n.
+func WithRequestCount(ctx context.Context, n *RequestCount) context.Context {
+	return context.WithValue(ctx, requestCountKey{}, n)
+}
+
+func countFrom(ctx context.Context) *RequestCount {
+	n, _ := ctx.Value(requestCountKey{}).(*RequestCount)
+	return n
 }

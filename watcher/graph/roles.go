@@ -4,16 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // PermissionActivate is the least privileged application permission that lets an app
 // run workflows on demand (activate, activateWithScope).
 const PermissionActivate = "LifecycleWorkflows-Workflow.Activate"
-
-// activatePermissions are the permissions Microsoft documents for activate and
-// activateWithScope, least privileged first.
-var activatePermissions = []string{PermissionActivate, "LifecycleWorkflows-Workflow.ReadWrite.All", "LifecycleWorkflows.ReadWrite.All"}
 
 // Permissions returns the permissions the client's access token carries: the app
 // roles of its "roles" claim (application permissions, app-only tokens) and the scopes
@@ -29,16 +24,11 @@ func (c *Client) Permissions(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var claims struct {
-		Roles []string `json:"roles"`
-		Scp   string   `json:"scp"`
-	}
-	if err := readClaims(tok, &claims); err != nil {
+	tc, err := readClaims(tok)
+	if err != nil {
 		return nil, fmt.Errorf("graph: read the token's permissions: %w", err)
 	}
-	perms := slices.Clone(claims.Roles)
-	perms = append(perms, strings.Fields(claims.Scp)...)
-	return perms, nil
+	return tc.permissions(), nil
 }
 
 // CanActivate reports whether the access token carries a permission that allows
@@ -50,7 +40,7 @@ func (c *Client) CanActivate(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	for _, p := range perms {
-		if slices.Contains(activatePermissions, p) {
+		if slices.Contains(covers[PermissionActivate], p) {
 			return true, nil
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,27 +22,47 @@ type TokenRequest struct {
 	Scope     string
 	GrantType string
 	HasSecret bool
+	// Claims is the claims request as sent (the "claims" form field): JSON such as
+	// {"access_token":{"xms_cc":{"values":["cp1"]},"nbf":{…}}}, where xms_cc declares
+	// that the client handles CAE claims challenges and anything else was asked for
+	// by a challenge.
+	Claims string
 }
+
+// DefaultRoles are the application permissions (roles claim) of the tokens an
+// Authority issues unless SetRoles says otherwise: what docs/graph-permissions.md
+// tells an operator to grant.
+var DefaultRoles = []string{"LifecycleWorkflows-Reports.Read.All", "LifecycleWorkflows-Workflow.ReadBasic.All", "User.Read.All"}
 
 // Authority is a fake Entra authority over TLS: the OpenID discovery document and the
 // v2.0 token endpoint for any tenant, issuing JWT-shaped tokens whose payload carries
-// the tenant as tid and, after SetRoles, the app's roles. Point AZURE_AUTHORITY_HOST
-// at URL, trust its certificate (Client, CertPool or CertPEM) and disable instance
-// discovery. It is safe for concurrent use.
+// the tenant as tid and the application permissions as roles. Point
+// AZURE_AUTHORITY_HOST at URL, trust its certificate (Client, CertPool or CertPEM) and
+// disable instance discovery. It can revoke a token, and Guard checks tokens the way
+// Graph does, with a Continuous Access Evaluation claims challenge for a revoked one.
+// It is safe for concurrent use.
 type Authority struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
 	secret   string
-	roles    []string
 	lifetime time.Duration
+	roles    []string
 	requests []TokenRequest
 	tokens   []string
+	issued   map[string]*issued
+}
+
+// issued is what the authority remembers of a token.
+type issued struct {
+	expires time.Time
+	revoked time.Time // zero: not revoked
+	cae     bool      // the client declared the cp1 capability: it handles claims challenges
 }
 
 // NewAuthority starts an Authority on a loopback port. Close it when done.
 func NewAuthority() *Authority {
-	a := &Authority{lifetime: time.Hour}
+	a := &Authority{lifetime: time.Hour, roles: DefaultRoles, issued: map[string]*issued{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", a.discovery)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", a.token)
@@ -79,22 +100,41 @@ func (a *Authority) RequireClientSecret(secret string) {
 	a.secret = secret
 }
 
-// SetRoles sets the application permissions (app roles) the tokens issued from now on
-// carry in their "roles" claim, as Entra puts an app's consented application
-// permissions there. With none (the default) the claim is absent, as for an app
-// without any.
-func (a *Authority) SetRoles(roles ...string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.roles = append([]string(nil), roles...)
-}
-
 // SetTokenLifetime sets expires_in of the tokens issued from now on (default 1h).
 // azidentity does not reuse a token with less than about 5 minutes left.
 func (a *Authority) SetTokenLifetime(d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.lifetime = d
+}
+
+// SetRoles sets the roles claim of the tokens issued from now on (default
+// DefaultRoles); none leaves the claim out, as Entra does for an application without
+// any application permission granted.
+func (a *Authority) SetRoles(roles ...string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.roles = slices.Clone(roles)
+}
+
+// Revoke revokes an issued token, as Entra does when a service principal is disabled
+// or its credentials are reset: Valid is false for it from now on, and Guard answers
+// it with a claims challenge asking for a token issued after this moment.
+func (a *Authority) Revoke(token string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t := a.issued[token]; t != nil && t.revoked.IsZero() {
+		t.revoked = time.Now()
+	}
+}
+
+// Valid reports whether token was issued by the authority and is neither expired nor
+// revoked.
+func (a *Authority) Valid(token string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t := a.issued[token]
+	return t != nil && t.revoked.IsZero() && time.Now().Before(t.expires)
 }
 
 // TokenRequests returns the token requests received so far, in order.
@@ -134,6 +174,7 @@ func (a *Authority) token(w http.ResponseWriter, r *http.Request) {
 		Scope:     r.PostForm.Get("scope"),
 		GrantType: r.PostForm.Get("grant_type"),
 		HasSecret: r.PostForm.Get("client_secret") != "",
+		Claims:    r.PostForm.Get("claims"),
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -143,19 +184,25 @@ func (a *Authority) token(w http.ResponseWriter, r *http.Request) {
 			"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value."))
 		return
 	}
+	now := time.Now()
+	cae := declaresCAE(req.Claims)
 	claims := map[string]any{
 		"tid":   tenant,
 		"appid": req.ClientID,
 		"aud":   strings.TrimSuffix(strings.Fields(req.Scope + " x")[0], "/.default"),
-		"iat":   time.Now().Unix(),
-		"exp":   time.Now().Add(a.lifetime).Unix(),
+		"iat":   now.Unix(),
+		"exp":   now.Add(a.lifetime).Unix(),
 		"jti":   fmt.Sprintf("token-%d", len(a.tokens)+1),
 	}
 	if len(a.roles) > 0 {
-		claims["roles"] = append([]string(nil), a.roles...)
+		claims["roles"] = a.roles
+	}
+	if cae {
+		claims["xms_cc"] = []string{"cp1"}
 	}
 	tok := NewToken(claims)
 	a.tokens = append(a.tokens, tok)
+	a.issued[tok] = &issued{expires: now.Add(a.lifetime), cae: cae}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type":     "Bearer",
 		"expires_in":     int(a.lifetime.Seconds()),
@@ -187,4 +234,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// declaresCAE reports whether a claims request declares the cp1 client capability
+// (the client handles claims challenges), as azidentity does with EnableCAE.
+func declaresCAE(claims string) bool {
+	var c struct {
+		AccessToken struct {
+			XMSCC struct {
+				Values []string `json:"values"`
+			} `json:"xms_cc"`
+		} `json:"access_token"`
+	}
+	if json.Unmarshal([]byte(claims), &c) != nil {
+		return false
+	}
+	// azidentity sends "CP1"; Entra compares capabilities without case.
+	return slices.ContainsFunc(c.AccessToken.XMSCC.Values, func(v string) bool { return strings.EqualFold(v, "cp1") })
 }
