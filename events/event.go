@@ -31,6 +31,9 @@ type Envelope struct {
 	DataContentType string    `json:"datacontenttype"`
 }
 
+// EventID returns the event's id.
+func (e *Envelope) EventID() string { return e.ID }
+
 // validate reports whether e is an envelope of type typ with every attribute a consumer
 // relies on.
 func (e *Envelope) validate(typ string) error {

@@ -39,7 +39,7 @@ type DeadLetter struct {
 // subscribers that filter without decoding.
 const ReasonHeader = "Lcw-Reason"
 
-func (d *Dispatcher) deadLetter(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, ev *events.Event, c *Error) error {
+func (d *Dispatcher) deadLetter(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, n *Notification, c *Error) error {
 	rec := DeadLetter{
 		Sink:           d.sink,
 		Reason:         c.Reason,
@@ -49,8 +49,8 @@ func (d *Dispatcher) deadLetter(ctx context.Context, msg jetstream.Msg, meta *je
 		Subject:        msg.Subject(),
 		StreamSequence: meta.Sequence.Stream,
 	}
-	if ev != nil {
-		rec.EventID = ev.ID
+	if n != nil {
+		rec.EventID = n.ID()
 	}
 	if data := msg.Data(); json.Valid(data) {
 		rec.Event = data

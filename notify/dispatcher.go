@@ -69,8 +69,9 @@ type DispatcherOptions struct {
 	ShutdownGrace time.Duration
 	// Delivered, when set, is called after each delivery, from the goroutine that made
 	// it (the demo counts what reached each destination). A redelivered event that the
-	// destination had already counts again.
-	Delivered func(ev *events.Event)
+	// destination had already counts again, and so does one the sink takes no message
+	// for (a completion that follows no failure).
+	Delivered func(n *Notification)
 	// Logger defaults to slog.Default(); Metrics may be nil.
 	Logger  *slog.Logger
 	Metrics *Metrics
@@ -177,15 +178,33 @@ func setDefault[T int | time.Duration](v *T, def T) {
 }
 
 func (d *Dispatcher) consumerConfig() jetstream.ConsumerConfig {
-	filters := make([]string, len(d.o.Statuses))
-	for i, s := range d.o.Statuses {
-		filters[i] = events.ResultFilter(d.o.Prefix, s)
+	filters := make([]string, 0, len(d.o.Statuses)+4)
+	for _, s := range d.o.Statuses {
+		filters = append(filters, events.ResultFilter(d.o.Prefix, s))
+	}
+	if in, ok := d.o.Sink.(Interested); ok {
+		want := in.Interests()
+		if want.Resolutions && !slices.Contains(d.o.Statuses, events.StatusCompleted) {
+			filters = append(filters, events.ResultFilter(d.o.Prefix, events.StatusCompleted))
+		}
+		for _, f := range []struct {
+			on     bool
+			filter string
+		}{
+			{want.Workflows, events.AllWorkflows(d.o.Prefix)},
+			{want.Actions, events.AllActions(d.o.Prefix)},
+			{want.Digests, events.AllDigests(d.o.Prefix)},
+		} {
+			if f.on {
+				filters = append(filters, f.filter)
+			}
+		}
 	}
 	name := ConsumerName(d.o.Stream, d.sink)
 	return jetstream.ConsumerConfig{
 		Name:        name,
 		Durable:     name,
-		Description: "lcwnotify: change events to deliver to the " + d.sink + " sink",
+		Description: "lcwnotify: events to deliver to the " + d.sink + " sink",
 		// Every event the stream holds is owed a notification, including those the
 		// watcher published before this consumer existed.
 		DeliverPolicy:  jetstream.DeliverAllPolicy,

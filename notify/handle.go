@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -26,19 +28,56 @@ func (d *Dispatcher) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	log := d.log.With("seq", meta.Sequence.Stream, "attempt", meta.NumDelivered)
-	ev, err := events.Decode(msg.Data())
+	n, err := d.decode(msg)
 	if err != nil {
 		c := &Error{Err: err, Reason: "malformed_event", Permanent: true}
 		d.o.Metrics.failure(d.sink, c.Reason)
 		d.giveUp(msg, meta, nil, c, log)
 		return
 	}
-	log = log.With("event", ev.ID, "workflow", ev.Data.Workflow.ID)
+	n.Seq = meta.Sequence.Stream
+	log = log.With("event", n.ID())
+	if wf := n.WorkflowOf(); wf != nil {
+		log = log.With("workflow", wf.ID)
+	}
 
 	stop := d.keepAlive(msg, log)
-	err = d.stage.Deliver(ctx, &Notification{Event: ev, Raw: msg.Data()})
+	err = d.stage.Deliver(ctx, n)
 	stop()
-	d.settle(ctx, msg, meta, ev, err, log)
+	d.settle(ctx, msg, meta, n, err, log)
+}
+
+// decode reads the event a message carries.
+func (d *Dispatcher) decode(msg jetstream.Msg) (*Notification, error) {
+	return decodeNotification(msg.Data())
+}
+
+// decodeNotification reads an event of any kind, by its CloudEvents type.
+func decodeNotification(b []byte) (*Notification, error) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("%w: %v", events.ErrMalformed, err)
+	}
+	n := &Notification{Raw: b}
+	var err error
+	switch head.Type {
+	case events.Type:
+		n.Event, err = events.Decode(b)
+	case events.WorkflowType:
+		n.Workflow, err = events.DecodeWorkflowEvent(b)
+	case events.ActionType:
+		n.Action, err = events.DecodeActionEvent(b)
+	case events.DigestType:
+		n.Digest, err = events.DecodeDigestEvent(b)
+	default:
+		err = fmt.Errorf("%w: type %q is no lcwnotify event", events.ErrMalformed, head.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // keepAlive tells JetStream the message is still being worked on, three times per
@@ -65,11 +104,19 @@ func (d *Dispatcher) keepAlive(msg jetstream.Msg, log *slog.Logger) (stop func()
 	return func() { close(done); <-exited }
 }
 
-func (d *Dispatcher) settle(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, ev *events.Event, err error, log *slog.Logger) {
+func (d *Dispatcher) settle(ctx context.Context, msg jetstream.Msg, meta *jetstream.MsgMetadata, n *Notification, err error, log *slog.Logger) {
+	if errors.Is(err, ErrNotTaken) {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		defer cancel()
+		if err := msg.DoubleAck(actx); err != nil {
+			log.Debug("nothing to send, but the acknowledgement failed", "error", err)
+		}
+		return
+	}
 	if err == nil {
-		d.o.Metrics.delivered(d.sink, time.Since(ev.Time))
+		d.o.Metrics.delivered(d.sink, time.Since(n.Time()))
 		if d.o.Delivered != nil {
-			d.o.Delivered(ev)
+			d.o.Delivered(n)
 		}
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 		defer cancel()
@@ -102,7 +149,7 @@ func (d *Dispatcher) settle(ctx context.Context, msg jetstream.Msg, meta *jetstr
 		}
 	}
 	if c.Permanent {
-		d.giveUp(msg, meta, ev, c, log)
+		d.giveUp(msg, meta, n, c, log)
 		return
 	}
 	delay := d.backoff(meta.NumDelivered, c.RetryAfter)
@@ -114,10 +161,10 @@ func (d *Dispatcher) settle(ctx context.Context, msg jetstream.Msg, meta *jetstr
 
 // giveUp records a dead letter and terminates the message. If the dead letter cannot be
 // written the message is retried instead: an event is never dropped without a record.
-func (d *Dispatcher) giveUp(msg jetstream.Msg, meta *jetstream.MsgMetadata, ev *events.Event, c *Error, log *slog.Logger) {
+func (d *Dispatcher) giveUp(msg jetstream.Msg, meta *jetstream.MsgMetadata, n *Notification, c *Error, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
-	if err := d.deadLetter(ctx, msg, meta, ev, c); err != nil {
+	if err := d.deadLetter(ctx, msg, meta, n, c); err != nil {
 		delay := d.backoff(meta.NumDelivered, 0)
 		_ = msg.NakWithDelay(delay)
 		log.Error("cannot record a dead letter; will retry the event", "reason", c.Reason, "error", err, "retry_in", delay)

@@ -46,6 +46,9 @@ type record struct {
 	// batch of several messages: a crash between them resumes after the last one sent.
 	Parts int `json:"parts,omitempty"`
 	Sent  int `json:"sent,omitempty"`
+	// Within and Reply are the batch's (see Batch).
+	Within string `json:"within,omitempty"`
+	Reply  bool   `json:"reply,omitempty"`
 }
 
 // errLost reports that another writer changed a ledger entry first.

@@ -41,6 +41,7 @@ func (s *Stage) round(ctx context.Context, q *keyQueue, items []*item) {
 			fresh = append(fresh, it)
 		}
 	}
+	fresh = s.following(ctx, fresh)
 	if len(fresh) == 0 {
 		return
 	}
@@ -48,6 +49,29 @@ func (s *Stage) round(ctx context.Context, q *keyQueue, items []*item) {
 	// carry them and is sent.
 	sn := &sending{st: s, q: q, owed: true}
 	_ = sn.sendAll(ctx, fresh, false)
+}
+
+// following finds what items follow up, gives those not to be sent their outcome, and
+// returns the others in order.
+func (s *Stage) following(ctx context.Context, items []*item) []*item {
+	keep := make([]bool, len(items))
+	forEach(items, func(it *item) {
+		send, err := s.follow(ctx, it)
+		switch {
+		case err != nil:
+			it.done <- Retryable(err, 0)
+		case !send:
+			it.done <- ErrNotTaken
+		}
+		keep[slices.Index(items, it)] = err == nil && send
+	})
+	var out []*item
+	for i, it := range items {
+		if keep[i] {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // forEach runs f for every item, a few at a time.
@@ -73,7 +97,7 @@ func (s *Stage) resolve(ctx context.Context, q *keyQueue, items []*item) []*item
 	var mu sync.Mutex
 	var fresh, unsure []*item
 	forEach(items, func(it *item) {
-		rec, rev, err := l.get(ctx, it.n.Event.ID)
+		rec, rev, err := l.get(ctx, it.id)
 		if err != nil {
 			it.done <- Retryable(err, 0)
 			return
@@ -82,7 +106,7 @@ func (s *Stage) resolve(ctx context.Context, q *keyQueue, items []*item) []*item
 		switch {
 		case rec == nil:
 		case rec.State == statePosted:
-			q.log.Debug("already delivered", "event", it.n.Event.ID, "batch", rec.Batch)
+			q.log.Debug("already delivered", "event", it.id, "batch", rec.Batch)
 			it.done <- nil
 			return
 		case rec.Owner != l.owner:
@@ -92,7 +116,7 @@ func (s *Stage) resolve(ctx context.Context, q *keyQueue, items []*item) []*item
 				return
 			}
 			if alive {
-				it.done <- Defer(fmt.Errorf("event %s is being delivered by %s", it.n.Event.ID, rec.Owner), "held_elsewhere", l.ttl/2)
+				it.done <- Defer(fmt.Errorf("event %s is being delivered by %s", it.id, rec.Owner), "held_elsewhere", l.ttl/2)
 				return
 			}
 		}
@@ -151,17 +175,18 @@ func (s *Stage) readBack(ctx context.Context, q *keyQueue, items []*item, recs m
 				again = append(again, it)
 				continue
 			case f.Parts < max(f.Count, 1):
-				q.log.Info("part of a batch was delivered before its sender stopped; sending the rest", "event", it.n.Event.ID, "batch", rec.Batch, "delivered", f.Parts, "of", f.Count)
+				q.log.Info("part of a batch was delivered before its sender stopped; sending the rest", "event", it.id, "batch", rec.Batch, "delivered", f.Parts, "of", f.Count)
 				s.resumeFrom(it, rec, max(f.Parts, rec.Sent))
 				again = append(again, it)
 				continue
 			}
 			posted := &record{State: statePosted, Batch: rec.Batch, Key: rec.Key, Owner: s.ledger.owner, At: time.Now().UTC(), ID: f.Receipt.ID}
-			if _, err := s.ledger.put(ctx, it.n.Event.ID, posted, it.rev); err != nil {
+			if _, err := s.ledger.put(ctx, it.id, posted, it.rev); err != nil {
 				it.done <- retryLater(err)
 				continue
 			}
-			q.log.Info("found at the destination; not sending again", "event", it.n.Event.ID, "batch", rec.Batch, "id", f.Receipt.ID)
+			q.log.Info("found at the destination; not sending again", "event", it.id, "batch", rec.Batch, "id", f.Receipt.ID)
+			s.settleIncidents(ctx, q, []*item{it}, Batch{Reply: rec.Reply || rec.Within != ""}, f.Receipt.ID)
 			it.done <- nil
 		}
 	}
@@ -189,10 +214,10 @@ func (s *Stage) find(ctx context.Context, q *keyQueue, key string, group []*item
 			"events", len(group))
 		return map[string]Found{}, nil
 	}
-	var batches []string
+	var batches []Sought
 	since := time.Now()
 	for _, it := range group {
-		if b := recs[it].Batch; b != "" && !slices.Contains(batches, b) {
+		if b := (Sought{Batch: recs[it].Batch, Within: recs[it].Within}); b.Batch != "" && !slices.Contains(batches, b) {
 			batches = append(batches, b)
 		}
 		if at := recs[it].At; !at.IsZero() && at.Before(since) {

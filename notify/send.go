@@ -144,7 +144,8 @@ func (s *sending) sendBatch(ctx context.Context, items []*item, b Batch, first b
 		}
 		return err
 	}
-	pending := &record{State: statePending, Batch: newBatchID(), Key: s.q.ref(), Owner: st.ledger.owner, At: time.Now().UTC()}
+	pending := &record{State: statePending, Batch: newBatchID(), Key: s.q.ref(), Owner: st.ledger.owner, At: time.Now().UTC(),
+		Within: b.Within, Reply: b.Reply}
 	if len(b.Messages) > 1 {
 		pending.Parts = len(b.Messages)
 	}
@@ -213,10 +214,11 @@ func (s *sending) sendParts(ctx context.Context, items []*item, rec *record, b B
 	posted := &record{State: statePosted, Batch: rec.Batch, Key: s.q.ref(), Owner: st.ledger.owner, At: time.Now().UTC(), ID: rec.ID}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
+	st.settleIncidents(sctx, s.q, items, b, rec.ID)
 	forEach(items, func(it *item) {
-		if _, err := st.ledger.put(sctx, it.n.Event.ID, posted, it.rev); err != nil {
+		if _, err := st.ledger.put(sctx, it.id, posted, it.rev); err != nil {
 			// A redelivery reads the destination back and finds the batch.
-			s.q.log.Warn("delivered, but the ledger could not record it", "event", it.n.Event.ID, "error", err)
+			s.q.log.Warn("delivered, but the ledger could not record it", "event", it.id, "error", err)
 		}
 		it.done <- nil
 	})
@@ -230,10 +232,10 @@ func (st *Stage) progress(ctx context.Context, items []*item, rec *record, sent 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	forEach(items, func(it *item) {
-		rev, err := st.ledger.put(sctx, it.n.Event.ID, rec, it.rev)
+		rev, err := st.ledger.put(sctx, it.id, rec, it.rev)
 		if err != nil {
 			// A crash now repeats the parts sent so far, at worst.
-			st.log.Debug("cannot record a batch's progress", "event", it.n.Event.ID, "error", err)
+			st.log.Debug("cannot record a batch's progress", "event", it.id, "error", err)
 			return
 		}
 		it.rev = rev
@@ -249,7 +251,7 @@ func (st *Stage) resumeBatch(ctx context.Context, q *keyQueue, it *item) (again 
 	bs := st.layout(q, []*item{it}, false)
 	if len(bs) != 1 || len(bs[0].Messages) != rec.Parts {
 		q.log.Warn("cannot resume a batch cut short: its messages lay out differently now; sending the event again whole",
-			"event", it.n.Event.ID, "batch", rec.Batch)
+			"event", it.id, "batch", rec.Batch)
 		return true
 	}
 	_, term, err := st.ledger.lease(ctx, st.o.CallTimeout+st.margin())
@@ -274,7 +276,7 @@ func (st *Stage) claim(ctx context.Context, items []*item, pending *record) []*i
 	var mu sync.Mutex
 	ok := map[*item]bool{}
 	forEach(items, func(it *item) {
-		rev, err := st.ledger.put(ctx, it.n.Event.ID, pending, it.rev)
+		rev, err := st.ledger.put(ctx, it.id, pending, it.rev)
 		if err != nil {
 			it.done <- retryLater(err)
 			return
@@ -298,14 +300,14 @@ func (st *Stage) fail(items []*item, err error, unsent bool) {
 	forEach(items, func(it *item) {
 		var lerr error
 		if unsent {
-			lerr = l.release(ctx, it.n.Event.ID, it.rev)
-		} else if rec, rev, gerr := l.get(ctx, it.n.Event.ID); gerr == nil && rec != nil && rev == it.rev {
+			lerr = l.release(ctx, it.id, it.rev)
+		} else if rec, rev, gerr := l.get(ctx, it.id); gerr == nil && rec != nil && rev == it.rev {
 			rec.Owner = ""
-			_, lerr = l.put(ctx, it.n.Event.ID, rec, it.rev)
+			_, lerr = l.put(ctx, it.id, rec, it.rev)
 		}
 		if lerr != nil {
 			// Another replica took it over, or NATS is unreachable (and the lease lapses).
-			st.log.Debug("cannot settle a pending entry; the next attempt reads back", "event", it.n.Event.ID, "error", lerr)
+			st.log.Debug("cannot settle a pending entry; the next attempt reads back", "event", it.id, "error", lerr)
 		}
 		it.done <- err
 	})
@@ -449,7 +451,7 @@ func (st *Stage) checkLayout(q *keyQueue, ns []*Notification, batches []Batch) [
 		if ok {
 			continue
 		}
-		q.log.Error("the sink laid out an event in no batch, or in several: rendering it alone (an lcwnotify bug: please report it)", "event", ns[i].Event.ID)
+		q.log.Error("the sink laid out an event in no batch, or in several: rendering it alone (an lcwnotify bug: please report it)", "event", ns[i].ID())
 		alone := Batch{Items: []int{i}}
 		for _, b := range st.sink.Render(q.key, ns[i:i+1], false) {
 			alone.Messages = append(alone.Messages, b.Messages...)

@@ -21,8 +21,9 @@ type Sink interface {
 	// logs and metrics: letters, digits, '-' and '_'.
 	Name() string
 	// Key returns the destination key n goes to: a Slack channel, a Teams webhook, a
-	// PagerDuty routing key. Notifications for the same key are paced and grouped
-	// together. It is called once per notification and must not block.
+	// PagerDuty routing key; "" when the sink takes no such notification. Notifications
+	// for the same key are paced and grouped together. It is called once per
+	// notification and must not block.
 	Key(n *Notification) string
 	// Rate returns how fast key may be sent to.
 	Rate(key string) Rate
@@ -56,7 +57,40 @@ type Finder interface {
 	// receipt of its first. A batch not found is left out. A key the destination cannot
 	// be asked about (a Slack channel known only by name) is a Permanent error, after
 	// which the Stage sends again.
-	Find(ctx context.Context, key string, since time.Time, batches []string) (map[string]Found, error)
+	Find(ctx context.Context, key string, since time.Time, batches []Sought) (map[string]Found, error)
+}
+
+// Sought is a batch Find looks for, and where inside the key (Batch.Within).
+type Sought struct {
+	Batch, Within string
+}
+
+// Fanout is implemented by sinks that send some notifications to several destination
+// keys (a digest to every channel). Keys replaces Key: it returns every key n goes to,
+// none when the sink takes no such notification. The Stage delivers to each key apart,
+// exactly once each.
+type Fanout interface {
+	Keys(n *Notification) []string
+}
+
+// Interested is implemented by sinks that take more than the results entering the
+// statuses to notify: the Dispatcher then also consumes what Interests names.
+type Interested interface {
+	Interests() Interests
+}
+
+// Interests are the kinds of event a sink takes besides failures.
+type Interests struct {
+	// Resolutions: results that complete, so that a sink can resolve the failure of the
+	// same user and workflow it told before. Completions that follow no failure told are
+	// not handed to the sink.
+	Resolutions bool
+	// Workflows: workflows entering and leaving quarantine, disabled and enabled.
+	Workflows bool
+	// Actions: the records of actions taken on failures.
+	Actions bool
+	// Digests: the periodic reports.
+	Digests bool
 }
 
 // Resolver is implemented by sinks whose destination has a name of its own for a key,
@@ -69,14 +103,116 @@ type Resolver interface {
 	Resolve(ctx context.Context, key string) (string, error)
 }
 
-// Notification is one change event on its way to a destination.
+// Notification is one event on its way to a destination: a result's change, a
+// workflow's, an action's record or a digest. Exactly one of Event, Workflow, Action and
+// Digest is set.
 type Notification struct {
+	// Event is a result's change.
 	Event *events.Event
+	// Workflow is a workflow's change of state.
+	Workflow *events.WorkflowEvent
+	// Action is the record of a step of an action taken on a failure.
+	Action *events.ActionEvent
+	// Digest is a periodic report.
+	Digest *events.DigestEvent
 	// Raw is the event exactly as the stream stores it. A sink that forwards the event
 	// itself (the webhook) sends these bytes, so that fields this version of lcwnotify
 	// does not know reach the receiver too.
 	Raw []byte
+	// Seq is the event's stream sequence, 0 when it did not come from the stream.
+	Seq uint64
+	// Follows is the earlier notification this one follows up at this sink, where the
+	// Stage found one: the open failure of the same user and workflow that a success
+	// resolves or an action acts on, the quarantine a release ends. A sink renders a
+	// follow-up as an update or a reply, or as a notification of its own.
+	Follows *Incident
 }
+
+// ID returns the event's id.
+func (n *Notification) ID() string {
+	switch {
+	case n.Event != nil:
+		return n.Event.ID
+	case n.Workflow != nil:
+		return n.Workflow.ID
+	case n.Action != nil:
+		return n.Action.ID
+	case n.Digest != nil:
+		return n.Digest.ID
+	}
+	return ""
+}
+
+// Time returns when the event was observed.
+func (n *Notification) Time() time.Time {
+	switch {
+	case n.Event != nil:
+		return n.Event.Time
+	case n.Workflow != nil:
+		return n.Workflow.Time
+	case n.Action != nil:
+		return n.Action.Time
+	case n.Digest != nil:
+		return n.Digest.Time
+	}
+	return time.Time{}
+}
+
+// WorkflowOf returns the workflow the notification is about, nil for a digest.
+func (n *Notification) WorkflowOf() *events.Workflow {
+	switch {
+	case n.Event != nil:
+		return &n.Event.Data.Workflow
+	case n.Workflow != nil:
+		return &n.Workflow.Data.Workflow
+	case n.Action != nil:
+		return &n.Action.Data.Workflow
+	}
+	return nil
+}
+
+// Incident is what a sink's ledger remembers of a notification that others may follow
+// up: a failure, a quarantine, a disabled workflow.
+type Incident struct {
+	// Topic is what the incident is about: a workflow's user, or a workflow.
+	Topic string `json:"topic"`
+	// State is IncidentOpen until a follow-up resolves it.
+	State string `json:"state"`
+	// EventID and Status are the latest event's id and what it announced (a processing
+	// status, or a workflow change): the opening event's, or a later failure's told as a
+	// follow-up.
+	EventID string `json:"eventId"`
+	Status  string `json:"status"`
+	// Seq and Opened are the stream sequence and id of the event whose message the
+	// incident points at; Original is that event, where the Stage read it back for a sink
+	// that re-renders the message.
+	Seq      uint64        `json:"seq"`
+	Opened   string        `json:"opened"`
+	Original *Notification `json:"-"`
+	// Key is the destination key the opening notification went to, Receipt.ID the
+	// destination's id of its first message, and Grouped whether that message carried
+	// other notifications too.
+	Key     string    `json:"key"`
+	ID      string    `json:"id,omitempty"`
+	Grouped bool      `json:"grouped,omitempty"`
+	At      time.Time `json:"at"`
+	// Action is the latest step of an action taken on the incident, if any.
+	Action *IncidentAction `json:"action,omitempty"`
+}
+
+// IncidentAction is the latest step of an action taken on an incident.
+type IncidentAction struct {
+	Kind   string       `json:"kind"`
+	Action string       `json:"action"`
+	Actor  events.Actor `json:"actor"`
+	At     time.Time    `json:"at"`
+}
+
+// Incident states.
+const (
+	IncidentOpen     = "open"
+	IncidentResolved = "resolved"
+)
 
 // Rate is how fast one destination key may be sent to: Burst messages at once, then one
 // per Interval. With a Burst of 0 or 1 the key gets one message at a time, Interval after
@@ -101,6 +237,14 @@ type Batch struct {
 	Messages []Message
 	// Lead reports that the batch carries the round's one-time additions.
 	Lead bool
+	// Reply reports that the batch follows up its notification's Follows incident (an
+	// update of its message, a reply in its thread): the incident keeps pointing at its
+	// first message. Otherwise the batch's first message becomes the message of any
+	// incident its notification opens.
+	Reply bool
+	// Within locates the batch's messages inside the key where Find should look for them
+	// (a Slack thread), "" for the key itself.
+	Within string
 }
 
 // Message is one message as its sink renders it; the Stage only hands it back to Send.

@@ -148,12 +148,19 @@ func (s *Stage) start(ctx context.Context) (wait func(), err error) {
 	}, nil
 }
 
+// ErrNotTaken reports a notification the sink takes no message for: one it has no key
+// for, or a completion that follows no failure the sink told.
+var ErrNotTaken = errors.New("notify: the sink takes no such notification")
+
 // errNotRunning reports a Deliver outside Run.
 var errNotRunning = errors.New("notify: the delivery stage is not running")
 
 // item is one notification waiting for its key's worker.
 type item struct {
 	n *Notification
+	// id names the delivery in the ledger: the event's id, or, for a notification sent
+	// to several keys, the event's id and the key.
+	id string
 	// done receives the notification's outcome, exactly once, from the round that took it.
 	done chan error
 	// taken is set, under keyQueue.mu, when a round takes the item from the queue.
@@ -162,26 +169,65 @@ type item struct {
 	rev uint64
 	// resume is the batch a crash cut short, to be continued from its next message.
 	resume *record
+	// topic is what the notification opens, closes or acts on (see incidents.go).
+	topic topic
 }
 
-// Deliver sends n to its destination key, alone if the key is idle, or with the
-// notifications that queued while the key was paced. It returns nil once the
-// destination has it, or the ledger or the destination shows it had it already, and
-// otherwise a classified error. When ctx ends first, it returns ctx's error, unless a
-// send that carries n is under way: then it waits for its outcome.
+// Deliver sends n to its destination key (or keys, for a sink that is a Fanout), alone
+// if the key is idle, or with the notifications that queued while the key was paced. It
+// returns nil once the destination has it, or the ledger or the destination shows it had
+// it already; ErrNotTaken when the sink takes no message for it; otherwise a classified
+// error. When
+// ctx ends first, it returns ctx's error, unless a send that carries n is under way: then
+// it waits for its outcome.
 func (s *Stage) Deliver(ctx context.Context, n *Notification) error {
-	if !s.begin(n.Event.ID) {
+	id := n.ID()
+	if !s.begin(id) {
 		// JetStream redelivered an event this process still holds (its acknowledgement
 		// deadline passed while NATS was unreachable). The copy being delivered settles it.
-		return Defer(fmt.Errorf("event %s is already being delivered by this process", n.Event.ID), "in_flight", s.ledger.ttl)
+		return Defer(fmt.Errorf("event %s is already being delivered by this process", id), "in_flight", s.ledger.ttl)
 	}
-	defer s.end(n.Event.ID)
-	key := s.sink.Key(n)
-	it := &item{n: n, done: make(chan error, 1)}
-	q, err := s.enqueue(key, it)
-	if err != nil {
-		return err
+	defer s.end(id)
+	keys := s.keysOf(n)
+	if len(keys) == 0 {
+		return ErrNotTaken
 	}
+	items := make([]*item, 0, len(keys))
+	queues := make([]*keyQueue, 0, len(keys))
+	for _, key := range keys {
+		// A notification for several keys is a delivery to each, recorded apart.
+		it := &item{n: n, id: id, done: make(chan error, 1), topic: topicOf(n)}
+		if len(keys) > 1 {
+			it.id = id + "~" + hashKey("", key)[:12]
+		}
+		q, err := s.enqueue(key, it)
+		if err != nil {
+			return err
+		}
+		items, queues = append(items, it), append(queues, q)
+	}
+	var errs []error
+	for i, it := range items {
+		if err := s.await(ctx, queues[i], it); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return worst(errs)
+}
+
+// keysOf returns the keys n goes to; none when the sink takes no such notification.
+func (s *Stage) keysOf(n *Notification) []string {
+	if f, ok := s.sink.(Fanout); ok {
+		return slices.DeleteFunc(slices.Compact(f.Keys(n)), func(k string) bool { return k == "" })
+	}
+	if k := s.sink.Key(n); k != "" {
+		return []string{k}
+	}
+	return nil
+}
+
+// await waits for it's outcome, or takes it back when ctx ends before a round took it.
+func (s *Stage) await(ctx context.Context, q *keyQueue, it *item) error {
 	select {
 	case err := <-it.done:
 		return err
@@ -193,6 +239,25 @@ func (s *Stage) Deliver(ctx context.Context, n *Notification) error {
 		s.o.Metrics.queued(s.name, -1)
 		return ctx.Err()
 	}
+}
+
+// worst is the outcome of a notification sent to several keys: delivered when every key
+// has it; else retried when any key may still take it (the keys that have it are
+// settled in the ledger), and permanent only when every failure is.
+func worst(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	errs = slices.DeleteFunc(errs, func(err error) bool { return errors.Is(err, ErrNotTaken) })
+	if len(errs) == 0 {
+		return ErrNotTaken
+	}
+	for _, err := range errs {
+		if c := Classify(err); !c.Permanent {
+			return err
+		}
+	}
+	return errs[0]
 }
 
 func (s *Stage) begin(id string) bool {

@@ -122,10 +122,10 @@ func (s *memSink) count(id string, index int) int {
 // memFinder is a memSink that can be read back.
 type memFinder struct{ *memSink }
 
-func (f memFinder) Find(_ context.Context, _ string, _ time.Time, batches []string) (map[string]Found, error) {
+func (f memFinder) Find(_ context.Context, _ string, _ time.Time, batches []Sought) (map[string]Found, error) {
 	found := map[string]Found{}
 	for _, m := range f.messages() {
-		if !slices.Contains(batches, m.Part.Batch) {
+		if !slices.ContainsFunc(batches, func(b Sought) bool { return b.Batch == m.Part.Batch }) {
 			continue
 		}
 		fd := found[m.Part.Batch]

@@ -46,6 +46,9 @@ type FailedTask struct {
 	Status string
 	// Reason is Graph's failureReason, or a note saying Graph gave none.
 	Reason string
+	// Info is Graph's processingInfo for the task, context for its outcome, where it
+	// gave one.
+	Info string
 }
 
 // NoReason stands in for a failed task whose failureReason Graph left empty.
@@ -93,6 +96,9 @@ func Summarize(ev *events.Event, adminCenterURL string) Summary {
 		}
 		if t.FailureReason != nil && Clean(*t.FailureReason) != "" {
 			ft.Reason = Clean(*t.FailureReason)
+		}
+		if t.ProcessingInfo != nil {
+			ft.Info = Clean(*t.ProcessingInfo)
 		}
 		s.FailedTasks = append(s.FailedTasks, ft)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/graphsim"
+	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 
@@ -228,7 +229,15 @@ type counter struct {
 	ids map[string]bool
 }
 
-func (c *counter) add(ev *events.Event) {
+func (c *counter) add(n *notify.Notification) {
+	if n.Event == nil {
+		return
+	}
+	r, err := n.Event.Data.Result()
+	if err != nil || !events.IsFailure(r.ProcessingStatus) {
+		return // a resolution, not a notification the scenario counts
+	}
+	ev := n.Event
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ids == nil {

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/console"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
@@ -17,7 +16,7 @@ type destination struct {
 	name string
 	sink notify.Sink
 	// delivered, when set, is told of every delivery (the demo counts them).
-	delivered func(*events.Event)
+	delivered func(*notify.Notification)
 }
 
 // newSinks builds the sink of every configured destination, in the order destinations

@@ -65,6 +65,12 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 		slackError(w, c.err)
 		return
 	}
+	thread := r.FormValue("thread_ts")
+	if thread != "" && s.find(id, thread) < 0 {
+		s.mu.Unlock()
+		slackError(w, "thread_not_found")
+		return
+	}
 	now := time.Now()
 	if secs := s.pace(c, now); secs > 0 {
 		s.mu.Unlock()
@@ -72,7 +78,7 @@ func (s *Slack) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "ratelimited"})
 		return
 	}
-	ts := s.record(Message{Channel: id, Text: text, Blocks: blocks, Metadata: md}, c, now)
+	ts := s.record(Message{Channel: id, Text: text, Blocks: blocks, Metadata: md, Thread: thread}, c, now)
 	s.mu.Unlock()
 	if after != nil {
 		answerAccepted(w, *after, false)
@@ -231,8 +237,8 @@ func (s *Slack) conversationsHistory(w http.ResponseWriter, r *http.Request) {
 	for i := len(s.msgs) - 1; i >= 0; i-- { // newest first, as Slack
 		m := s.msgs[i]
 		ts, _ := strconv.ParseFloat(m.TS, 64)
-		if m.Channel != id || ts < oldest || (latest > 0 && ts > latest) {
-			continue
+		if m.Channel != id || m.Thread != "" || ts < oldest || (latest > 0 && ts > latest) {
+			continue // thread replies are in conversations.replies
 		}
 		msg := map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "bot_id": "B0FAKE"}
 		if withMeta && m.Metadata != nil {

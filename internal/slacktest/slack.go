@@ -80,6 +80,8 @@ type Stats struct {
 	// Violations counts posts that arrived inside a Retry-After window the fake had set:
 	// a well-behaved client makes none.
 	Violations int
+	// Updates counts chat.update calls.
+	Updates int
 }
 
 // Message is a message a fake Slack accepted.
@@ -92,8 +94,13 @@ type Message struct {
 	Blocks json.RawMessage
 	// Metadata is the message metadata as received, nil when none.
 	Metadata *Metadata
+	// Thread is the ts of the message this one replies to, "" for a message of the
+	// channel itself.
+	Thread   string
 	Webhook  bool
 	Received time.Time
+	// Updates counts the chat.update calls that replaced Text and Blocks.
+	Updates int
 }
 
 // Metadata is Slack message metadata.
@@ -124,6 +131,8 @@ func New(opts Options) *Slack {
 	mux.HandleFunc("/api/conversations.history", s.conversationsHistory)
 	mux.HandleFunc("/api/auth.test", s.authTest)
 	mux.HandleFunc("/api/conversations.list", s.conversationsList)
+	mux.HandleFunc("/api/chat.update", s.chatUpdate)
+	mux.HandleFunc("/api/conversations.replies", s.conversationsReplies)
 	mux.HandleFunc("POST "+s.webhookPath, s.webhook)
 	s.srv = httptest.NewServer(mux)
 	return s

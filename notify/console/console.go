@@ -38,14 +38,38 @@ func (n *Notifier) Key(*notify.Notification) string { return Name }
 // Rate leaves the writer unpaced.
 func (n *Notifier) Rate(string) notify.Rate { return notify.Rate{} }
 
+// Interests: the console prints everything a person watching would want to see:
+// resolutions, workflow changes, the steps of actions and digests.
+func (n *Notifier) Interests() notify.Interests {
+	return notify.Interests{Resolutions: true, Workflows: true, Actions: true, Digests: true}
+}
+
 // Render gives every notification a message of its own.
 func (n *Notifier) Render(_ string, ns []*notify.Notification, _ bool) []notify.Batch {
 	out := make([]notify.Batch, len(ns))
 	for i, nt := range ns {
-		s := notify.Summarize(nt.Event, n.adminCenterURL)
-		out[i] = notify.Batch{Items: []int{i}, Messages: []notify.Message{Render(&s)}}
+		out[i] = notify.Batch{Items: []int{i}, Messages: []notify.Message{n.text(nt)}}
 	}
 	return out
+}
+
+// text is the notification's text, by kind.
+func (n *Notifier) text(nt *notify.Notification) string {
+	switch {
+	case nt.Event != nil:
+		s := notify.Summarize(nt.Event, n.adminCenterURL)
+		if r, err := nt.Event.Data.Result(); err == nil && events.IsSuccess(r.ProcessingStatus) {
+			return renderResolved(&s)
+		}
+		return Render(&s)
+	case nt.Workflow != nil:
+		return renderWorkflow(nt.Workflow, notify.WorkflowURL(n.adminCenterURL, nt.Workflow.Data.Workflow.ID))
+	case nt.Action != nil:
+		return renderAction(nt.Action)
+	case nt.Digest != nil:
+		return renderDigest(nt.Digest)
+	}
+	return ""
 }
 
 // Send writes one notification in one write, so that concurrent notifications do not
@@ -93,6 +117,9 @@ func Render(s *notify.Summary) string {
 	fmt.Fprintf(&b, "  status:   %s, %d of %d tasks failed\n", notify.Clean(s.Status), s.Failed, s.Total)
 	for _, t := range s.FailedTasks {
 		fmt.Fprintf(&b, "  failed:   %s: %s\n", notify.Clean(t.Name), notify.Clean(t.Reason))
+		if t.Info != "" {
+			fmt.Fprintf(&b, "            %s\n", notify.Clean(t.Info))
+		}
 	}
 	if s.Failed > 0 && len(s.FailedTasks) == 0 {
 		b.WriteString("  failed:   (the failed tasks could not be read)\n")

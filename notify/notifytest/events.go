@@ -134,3 +134,59 @@ func Publish(ctx context.Context, js jetstream.JetStream, stream, prefix string,
 	}
 	return nil
 }
+
+// Kinded is an event of another kind than a result's change, with its id.
+type Kinded interface {
+	events.Message
+	EventID() string
+}
+
+// WorkflowChange builds the event of a change of workflow wf, of the given episode.
+func WorkflowChange(wf, name, change, episode string) (*events.WorkflowEvent, error) {
+	st := events.WorkflowState{IsEnabled: change != events.ChangeDisabled, IsSchedulingEnabled: true, QuarantineDetails: json.RawMessage("null")}
+	if change == events.ChangeQuarantined {
+		st.QuarantineDetails = json.RawMessage(`{"quarantinedDateTime":"` + episode + `","quarantineReason":"The run would have processed 412 of 500 users (82%), over the 10% threshold.","quarantineType":"percentageBasedThresholdExceeded"}`)
+	}
+	return events.NewWorkflowEvent("https://graph.microsoft.com/v1.0/identityGovernance/lifecycleWorkflows/workflows/"+wf,
+		time.Now(), episode, events.WorkflowData{
+			TenantID: "00000000-0000-4000-8000-000000000001",
+			Workflow: events.Workflow{ID: wf, DisplayName: name, Category: "leaver", Version: 1},
+			Change:   change,
+			State:    st,
+		})
+}
+
+// ActionStep builds the kind record of an action on the failure ev, taken by the Slack
+// user actor from the message at channel and ts.
+func ActionStep(ev *events.Event, kind, action, actor, channel, ts string) (*events.ActionEvent, error) {
+	r, err := ev.Data.Result()
+	if err != nil {
+		return nil, err
+	}
+	u := ev.Data.User
+	return events.NewActionEvent(ev.Source, time.Now(), events.ActionData{
+		Workflow: ev.Data.Workflow,
+		ActionID: "act-" + ev.ID + "-" + action,
+		Kind:     kind,
+		Action:   action,
+		Target:   events.ActionTarget{ResultID: r.ID, RunID: ev.Data.RunID, User: &u, EventID: ev.ID},
+		Actor:    events.Actor{Via: "slack", ID: actor, Name: "oncall"},
+		At:       time.Now().UTC(),
+		Message:  &events.MessageRef{Sink: "slack", Key: channel, ID: ts},
+	})
+}
+
+// PublishMessage ensures the stream and publishes the events of other kinds, failing on
+// the first error.
+func PublishMessage(ctx context.Context, js jetstream.JetStream, stream, prefix string, msgs ...Kinded) error {
+	if _, err := events.EnsureStream(ctx, js, events.StreamOptions{Name: stream, Prefix: prefix}); err != nil {
+		return err
+	}
+	p := events.NewPublisher(js, stream, prefix)
+	for _, m := range msgs {
+		if a := p.PublishMessage(ctx, m.EventID(), m); a.Err != nil {
+			return a.Err
+		}
+	}
+	return nil
+}

@@ -43,7 +43,7 @@ type wrappedFinder struct {
 	f notify.Finder
 }
 
-func (w *wrappedFinder) Find(ctx context.Context, key string, since time.Time, batches []string) (map[string]notify.Found, error) {
+func (w *wrappedFinder) Find(ctx context.Context, key string, since time.Time, batches []notify.Sought) (map[string]notify.Found, error) {
 	return w.f.Find(ctx, key, since, batches)
 }
 
@@ -62,7 +62,7 @@ type wrappedFinderResolver struct {
 	r notify.Resolver
 }
 
-func (w *wrappedFinderResolver) Find(ctx context.Context, key string, since time.Time, batches []string) (map[string]notify.Found, error) {
+func (w *wrappedFinderResolver) Find(ctx context.Context, key string, since time.Time, batches []notify.Sought) (map[string]notify.Found, error) {
 	return w.f.Find(ctx, key, since, batches)
 }
 

@@ -25,21 +25,31 @@ func newBotAPI(cfg *Config) *botAPI {
 	return &botAPI{client: slack.New(cfg.Token, slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(cfg.HTTPClient))}
 }
 
+// post sends m to channel: chat.postMessage, in m.Thread's thread when set, or
+// chat.update of the message m.Update names. It returns the channel id and the message's
+// timestamp.
 func (a *botAPI) post(ctx context.Context, channel string, m message, meta slack.SlackMetadata) (string, string, error) {
-	return a.client.PostMessageContext(ctx, channel,
+	opts := []slack.MsgOption{
 		slack.MsgOptionText(m.Text, false),
 		slack.MsgOptionBlocks(m.Blocks...),
-		slack.MsgOptionMetadata(meta),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
-	)
+	}
+	if m.Update != "" {
+		// An update is found by its timestamp, not its metadata: keep the original's.
+		ch, ts, _, err := a.client.UpdateMessageContext(ctx, channel, m.Update, opts...)
+		return ch, ts, err
+	}
+	opts = append(opts, slack.MsgOptionMetadata(meta))
+	if m.Thread != "" {
+		opts = append(opts, slack.MsgOptionTS(m.Thread))
+	}
+	return a.client.PostMessageContext(ctx, channel, opts...)
 }
 
 // history returns what the messages in channelID posted since since show of the wanted
 // batches: for each found, the highest part seen and the timestamp of its first part.
 func (a *botAPI) history(ctx context.Context, channelID string, since time.Time, want map[string]bool) (map[string]notify.Found, error) {
-	found := map[string]notify.Found{}
-	complete := 0
 	params := &slack.GetConversationHistoryParameters{
 		ChannelID:          channelID,
 		Oldest:             slackTS(since),
@@ -47,12 +57,55 @@ func (a *botAPI) history(ctx context.Context, channelID string, since time.Time,
 		Limit:              200,
 		IncludeAllMetadata: true,
 	}
-	for {
+	return collectParts(channelID, want, func() ([]slack.Message, string, error) {
 		resp, err := a.client.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return nil, "", err
+		}
+		next := ""
+		if resp.HasMore {
+			next = resp.ResponseMetaData.NextCursor
+		}
+		params.Cursor = next
+		return resp.Messages, next, nil
+	})
+}
+
+// replies is history for the thread of the message at ts: conversations.replies.
+func (a *botAPI) replies(ctx context.Context, channelID, ts string, since time.Time, want map[string]bool) (map[string]notify.Found, error) {
+	params := &slack.GetConversationRepliesParameters{
+		ChannelID:          channelID,
+		Timestamp:          ts,
+		Oldest:             slackTS(since),
+		Inclusive:          true,
+		Limit:              200,
+		IncludeAllMetadata: true,
+	}
+	return collectParts(channelID, want, func() ([]slack.Message, string, error) {
+		msgs, more, next, err := a.client.GetConversationRepliesContext(ctx, params)
+		if err != nil {
+			return nil, "", err
+		}
+		if !more {
+			next = ""
+		}
+		params.Cursor = next
+		return msgs, next, nil
+	})
+}
+
+// collectParts pages through messages with page until it has seen every wanted batch
+// whole, or there are no more, and returns what the messages' metadata show of the
+// wanted batches: for each found, the highest part seen and the timestamp of its first.
+func collectParts(channelID string, want map[string]bool, page func() ([]slack.Message, string, error)) (map[string]notify.Found, error) {
+	found := map[string]notify.Found{}
+	complete := 0
+	for {
+		msgs, next, err := page()
 		if err != nil {
 			return nil, err
 		}
-		for _, msg := range resp.Messages {
+		for _, msg := range msgs {
 			b, part, parts, ok := partOf(msg.Metadata)
 			if !ok || !want[b] {
 				continue
@@ -70,10 +123,9 @@ func (a *botAPI) history(ctx context.Context, channelID string, since time.Time,
 			found[b] = f
 		}
 		// History runs newest first: a batch's first part may be on a later page.
-		if complete == len(want) && allFirstParts(found) || !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+		if complete == len(want) && allFirstParts(found) || next == "" {
 			return found, nil
 		}
-		params.Cursor = resp.ResponseMetaData.NextCursor
 	}
 }
 

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/notify"
 )
 
@@ -24,6 +26,10 @@ type sink struct {
 	cfg    Config
 	log    *slog.Logger
 	render renderer
+	// route returns the channel a workflow's notifications go to.
+	route func(events.Workflow) string
+	// threads reports whether messages can be updated and replied to in threads.
+	threads bool
 }
 
 func newSink(cfg Config, log *slog.Logger) (sink, error) {
@@ -43,28 +49,68 @@ func (s *sink) Name() string { return Name }
 // Rate is Slack's pace for one channel: about one message per second, one at a time.
 func (s *sink) Rate(string) notify.Rate { return notify.Rate{Interval: s.cfg.Interval, Burst: 1} }
 
-// Render lays out ns in as few messages as Slack's limits allow, grouping results of the
-// same workflow under one heading and never dropping or truncating anything: a result
-// too large for one message spans several. With lead, the first message carries
-// LCW_SLACK_MENTION when it reports a failure.
-func (s *sink) Render(_ string, ns []*notify.Notification, lead bool) []notify.Batch {
-	sums := make([]*notify.Summary, len(ns))
+// Render lays out the failures among ns in as few messages as Slack's limits allow,
+// grouping results of the same workflow under one heading and never dropping or
+// truncating anything: a result too large for one message spans several. With lead, the
+// first message carries LCW_SLACK_MENTION when it reports a failure. Everything else
+// (follow-ups, workflow changes, action steps, digests) is laid out on its own
+// (followup.go, digest.go).
+func (s *sink) Render(key string, ns []*notify.Notification, lead bool) []notify.Batch {
+	var failures []int
+	var out []notify.Batch
 	for i, n := range ns {
-		sum := notify.Summarize(n.Event, s.cfg.AdminCenterURL)
-		sums[i] = &sum
+		if !alone(n) {
+			failures = append(failures, i)
+			continue
+		}
+		if n.Digest != nil {
+			only := func(wf events.Workflow) bool { return s.route(wf) == key }
+			b := notify.Batch{Items: []int{i}}
+			for _, m := range s.digest(n.Digest, only) {
+				b.Messages = append(b.Messages, m)
+			}
+			out = append(out, b)
+			continue
+		}
+		out = append(out, s.renderAlone(i, n, s.threads))
+	}
+	if len(failures) == 0 {
+		return out
+	}
+	sums := make([]*notify.Summary, len(failures))
+	for k, i := range failures {
+		sum := notify.Summarize(ns[i].Event, s.cfg.AdminCenterURL)
+		sums[k] = &sum
 	}
 	mention := lead && s.render.mention != ""
 	packed := s.render.pack(sums, mention)
-	out := make([]notify.Batch, len(packed))
+	grouped := make([]notify.Batch, len(packed))
 	for k, b := range packed {
 		msgs := make([]notify.Message, len(b.messages))
 		for i, m := range b.messages {
 			msgs[i] = m
 		}
-		out[k] = notify.Batch{Items: b.items, Messages: msgs,
+		items := make([]int, len(b.items))
+		for j, i := range b.items {
+			items[j] = failures[i]
+		}
+		grouped[k] = notify.Batch{Items: items, Messages: msgs,
 			Lead: mention && k == 0 && slices.ContainsFunc(b.items, func(i int) bool { return sums[i].Failure() })}
 	}
-	return out
+	// The failures first: the round's mention goes on the first batch.
+	return append(grouped, out...)
+}
+
+// routeTo returns the channel of a workflow: a route for its id, else one for its
+// category, else the default channel.
+func routeTo(cfg *Config, wf events.Workflow) string {
+	if ch, ok := cfg.Routes[strings.ToLower(wf.ID)]; ok {
+		return ch
+	}
+	if ch, ok := cfg.Routes[strings.ToLower(wf.Category)]; ok && wf.Category != "" {
+		return ch
+	}
+	return cfg.Channel
 }
 
 // Notifier posts to Slack with a bot token: chat.postMessage, with message metadata that
@@ -85,20 +131,47 @@ func New(cfg Config, log *slog.Logger) (*Notifier, error) {
 	if s.cfg.Token == "" {
 		return nil, errors.New("slack: the notifier needs LCW_SLACK_TOKEN (an incoming webhook is NewWebhook's)")
 	}
-	return &Notifier{sink: s, api: newBotAPI(&s.cfg)}, nil
+	n := &Notifier{sink: s, api: newBotAPI(&s.cfg)}
+	n.route = func(wf events.Workflow) string { return routeTo(&n.cfg, wf) }
+	n.threads = true
+	return n, nil
 }
 
-// Key routes n to its channel: a route for its workflow id, else one for its category,
-// else the default channel.
+// Interests: a bot can update its messages and reply in their threads, so it takes
+// everything that follows a failure up, and workflow changes and digests.
+func (n *Notifier) Interests() notify.Interests {
+	return notify.Interests{Resolutions: true, Workflows: true, Actions: true, Digests: true}
+}
+
+// Key routes nt to its channel: its workflow's (see routeTo); for an action's record,
+// the channel of the message it was taken from. A digest goes to every channel (Keys).
 func (n *Notifier) Key(nt *notify.Notification) string {
-	wf := nt.Event.Data.Workflow
-	if ch, ok := n.cfg.Routes[strings.ToLower(wf.ID)]; ok {
-		return ch
+	if a := nt.Action; a != nil {
+		if m := a.Data.Message; m != nil && m.Sink == Name && m.Key != "" && m.ID != "" && a.Data.Kind != events.ActionRefused {
+			return m.Key
+		}
+		return ""
 	}
-	if ch, ok := n.cfg.Routes[strings.ToLower(wf.Category)]; ok && wf.Category != "" {
-		return ch
+	if wf := nt.WorkflowOf(); wf != nil {
+		return n.route(*wf)
 	}
 	return n.cfg.Channel
+}
+
+// Keys implements notify.Fanout: a digest goes to every configured channel, each
+// reporting the workflows routed to it; anything else to its one channel.
+func (n *Notifier) Keys(nt *notify.Notification) []string {
+	if nt.Digest == nil {
+		return []string{n.Key(nt)}
+	}
+	keys := []string{n.cfg.Channel}
+	for _, ch := range n.cfg.Routes {
+		if !slices.Contains(keys, ch) {
+			keys = append(keys, ch)
+		}
+	}
+	slices.Sort(keys[1:])
+	return keys
 }
 
 // kind labels a channel in metrics.
@@ -125,17 +198,34 @@ func (n *Notifier) Send(ctx context.Context, channel string, m notify.Message, p
 
 // Find reads channel's history back since since for the batches' messages. It needs
 // the channel's id: a name is a Permanent error.
-func (n *Notifier) Find(ctx context.Context, channel string, since time.Time, batches []string) (map[string]notify.Found, error) {
+func (n *Notifier) Find(ctx context.Context, channel string, since time.Time, batches []notify.Sought) (map[string]notify.Found, error) {
 	if !isChannelID(channel) {
 		return nil, notify.Permanent(fmt.Errorf("slack: cannot read back %s by name: configure the channel id", channel), "channel_name")
 	}
-	want := make(map[string]bool, len(batches))
+	// Batches in a thread are only in conversations.replies of their root.
+	byThread := map[string]map[string]bool{}
 	for _, b := range batches {
-		want[b] = true
+		if byThread[b.Within] == nil {
+			byThread[b.Within] = map[string]bool{}
+		}
+		byThread[b.Within][b.Batch] = true
 	}
-	found, err := n.api.history(ctx, channel, since, want)
-	if err != nil {
-		return nil, classify(&n.cfg, err, "conversations.history of "+channel)
+	found := map[string]notify.Found{}
+	for thread, want := range byThread {
+		var part map[string]notify.Found
+		var err error
+		if thread == "" {
+			part, err = n.api.history(ctx, channel, since, want)
+			if err != nil {
+				return nil, classify(&n.cfg, err, "conversations.history of "+channel)
+			}
+		} else {
+			part, err = n.api.replies(ctx, channel, thread, since, want)
+			if err != nil {
+				return nil, classify(&n.cfg, err, "conversations.replies of "+channel)
+			}
+		}
+		maps.Copy(found, part)
 	}
 	return found, nil
 }
@@ -232,11 +322,25 @@ func NewWebhook(cfg Config, log *slog.Logger) (*Webhook, error) {
 	if s.cfg.WebhookURL == "" {
 		return nil, errors.New("slack: the incoming webhook needs LCW_SLACK_WEBHOOK_URL")
 	}
-	return &Webhook{sink: s, hook: &incomingWebhook{url: s.cfg.WebhookURL, client: s.cfg.HTTPClient}}, nil
+	w := &Webhook{sink: s, hook: &incomingWebhook{url: s.cfg.WebhookURL, client: s.cfg.HTTPClient}}
+	w.route = func(events.Workflow) string { return webhookKey }
+	return w, nil
 }
 
-// Key is the webhook's one channel.
-func (w *Webhook) Key(*notify.Notification) string { return webhookKey }
+// Interests: an incoming webhook can neither update a message nor reply in its thread,
+// so it takes workflow changes and digests, each a message of its own, but no
+// follow-ups of failures.
+func (w *Webhook) Interests() notify.Interests {
+	return notify.Interests{Workflows: true, Digests: true}
+}
+
+// Key is the webhook's one channel, for all but actions' records.
+func (w *Webhook) Key(n *notify.Notification) string {
+	if n.Action != nil {
+		return ""
+	}
+	return webhookKey
+}
 
 // Send posts m through the incoming webhook.
 func (w *Webhook) Send(ctx context.Context, _ string, m notify.Message, _ notify.Part) (notify.Receipt, error) {

@@ -33,10 +33,13 @@ const (
 	fallbackNameLen = 100
 )
 
-// message is one Slack message: fallback text and Block Kit blocks.
+// message is one Slack message: fallback text and Block Kit blocks, posted to the
+// channel, or in the thread of the message at Thread, or replacing the message at Update.
 type message struct {
 	Text   string
 	Blocks []slack.Block
+	Thread string `json:",omitempty"`
+	Update string `json:",omitempty"`
 }
 
 // batch is what one ledger batch covers: the results in items, posted in messages — one,
@@ -332,6 +335,9 @@ func itemLines(s *notify.Summary) []string {
 			name = "unnamed task"
 		}
 		lines = append(lines, splitText("        ◦ *"+name+"*: "+escape(t.Reason), maxSectionText)...)
+		if t.Info != "" {
+			lines = append(lines, splitText("            _"+escape(t.Info)+"_", maxSectionText)...)
+		}
 	}
 	if s.Failed > 0 && len(s.FailedTasks) == 0 {
 		lines = append(lines, "        ◦ _the failed tasks could not be read_")

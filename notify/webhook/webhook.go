@@ -94,7 +94,20 @@ func (n *Notifier) Name() string { return Name }
 const key = "endpoint"
 
 // Key is the endpoint's: every event goes to LCW_WEBHOOK_URL.
-func (n *Notifier) Key(*notify.Notification) string { return key }
+func (n *Notifier) Key(nt *notify.Notification) string {
+	if nt.Action != nil {
+		return ""
+	}
+	return key
+}
+
+// Interests: besides failures, the receiver gets the completion that resolves a failure
+// it was sent, workflows entering and leaving quarantine or disabled, and digests, each
+// as the CloudEvent stored in the stream (docs/events.md); not the audit records of
+// actions, which NATS subscribers have.
+func (n *Notifier) Interests() notify.Interests {
+	return notify.Interests{Resolutions: true, Workflows: true, Digests: true}
+}
 
 // Rate leaves the endpoint unpaced: it is the receiver's to say 429.
 func (n *Notifier) Rate(string) notify.Rate { return notify.Rate{} }
@@ -111,7 +124,7 @@ func (n *Notifier) Render(_ string, ns []*notify.Notification, _ bool) []notify.
 	out := make([]notify.Batch, 0, len(ns))
 	for i, nt := range ns {
 		body := nt.Raw
-		if body == nil {
+		if body == nil && nt.Event != nil {
 			var err error
 			if body, err = nt.Event.Marshal(); err != nil {
 				body = nil
@@ -119,7 +132,7 @@ func (n *Notifier) Render(_ string, ns []*notify.Notification, _ bool) []notify.
 		}
 		b := notify.Batch{Items: []int{i}}
 		if body != nil {
-			b.Messages = []notify.Message{delivery{id: nt.Event.ID, body: body}}
+			b.Messages = []notify.Message{delivery{id: nt.ID(), body: body}}
 		}
 		out = append(out, b)
 	}

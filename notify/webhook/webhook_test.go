@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -276,4 +277,46 @@ func deliver(n *webhook.Notifier, ev *events.Event) error {
 	}
 	_, err := n.Send(context.Background(), n.Key(nt), bs[0].Messages[0], notify.Part{})
 	return err
+}
+
+// TestReceiverGetsResolutionsAndWorkflowChanges: besides failures, the receiver gets the
+// completion that resolves a failure it was sent (not one that follows none) and a
+// workflow's quarantine, each as the stored CloudEvent.
+func TestReceiverGetsResolutionsAndWorkflowChanges(t *testing.T) {
+	rcv := webhooktest.NewReceiver(secret)
+	defer rcv.Close()
+	srv := eventstest.Start(t)
+	_, js := srv.Connect(t)
+	n, err := webhook.New(webhook.Config{URL: rcv.URL(), Secret: secret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notifytest.RunDispatcher(t, notifytest.DispatcherOptions(js, "LCW", "lcw", n))
+	ctx := context.Background()
+	failure, _ := notifytest.Event(notifytest.Result{ResultID: "upr-1", UserID: "u-1", Status: "failed"})
+	if err := notifytest.Publish(ctx, js, "LCW", "lcw", failure); err != nil {
+		t.Fatal(err)
+	}
+	notifytest.Eventually(t, "the failure delivered", func() bool { return len(rcv.Deliveries()) == 1 })
+	done := []events.TaskResult{notifytest.CompletedTask("Add user to groups")}
+	resolved, _ := notifytest.Event(notifytest.Result{ResultID: "upr-2", UserID: "u-1", Status: "completed", Tasks: done})
+	unrelated, _ := notifytest.Event(notifytest.Result{ResultID: "upr-3", UserID: "u-2", Status: "completed", Tasks: done})
+	if err := notifytest.Publish(ctx, js, "LCW", "lcw", unrelated, resolved); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := notifytest.WorkflowChange("wf-1", "Onboard", events.ChangeQuarantined, "2026-12-03T09:00:00Z")
+	if err := notifytest.PublishMessage(ctx, js, "LCW", "lcw", q); err != nil {
+		t.Fatal(err)
+	}
+	notifytest.Eventually(t, "all delivered", notifytest.Drained(t, js, "LCW", webhook.Name))
+	var ids []string
+	for _, d := range rcv.Deliveries() {
+		if d.Verified != nil {
+			t.Errorf("delivery %s does not verify: %v", d.ID, d.Verified)
+		}
+		ids = append(ids, d.ID)
+	}
+	if want := []string{failure.ID, resolved.ID, q.ID}; !slices.Equal(ids, want) {
+		t.Errorf("receiver got %v, want the failure, its resolution and the quarantine %v", ids, want)
+	}
 }
