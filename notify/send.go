@@ -377,6 +377,9 @@ func (s *sending) send(ctx context.Context, m Message, p Part, term uint64) (Rec
 				q.log.Warn("cannot share the key's pace with other replicas", "error", perr)
 			}
 		}
+		if c == nil || !c.Limited {
+			st.health.record(err)
+		}
 		switch {
 		case c == nil:
 			q.refused(false)

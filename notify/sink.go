@@ -121,6 +121,10 @@ type Notification struct {
 	Raw []byte
 	// Seq is the event's stream sequence, 0 when it did not come from the stream.
 	Seq uint64
+	// Replay, when set, names a deliberate re-announcement (`lcwnotify replay`, a dead
+	// letter replayed): the delivery is recorded under it, apart from the event's first
+	// delivery, so that it is sent again — once per replay.
+	Replay string
 	// Follows is the earlier notification this one follows up at this sink, where the
 	// Stage found one: the open failure of the same user and workflow that a success
 	// resolves or an action acts on, the quarantine a release ends. A sink renders a

@@ -70,6 +70,7 @@ type Stage struct {
 	inflight map[string]bool
 	run      context.Context // Run's, while it runs
 	wg       sync.WaitGroup
+	health   health
 }
 
 // NewStage validates o and opens the sink's ledger, creating or updating its bucket.
@@ -182,6 +183,9 @@ type item struct {
 // it waits for its outcome.
 func (s *Stage) Deliver(ctx context.Context, n *Notification) error {
 	id := n.ID()
+	if n.Replay != "" {
+		id = "replay-" + hashKey("", n.Replay)[:16] + "-" + id
+	}
 	if !s.begin(id) {
 		// JetStream redelivered an event this process still holds (its acknowledgement
 		// deadline passed while NATS was unreachable). The copy being delivered settles it.

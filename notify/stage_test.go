@@ -438,3 +438,34 @@ func TestNewStageRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaySendsAgainOnce: a replay of a delivered notification is sent again, once per
+// replay however often it is asked, and the destination's health shows the answers.
+func TestReplaySendsAgainOnce(t *testing.T) {
+	e := newStageEnv(t)
+	sink := &memSink{}
+	st, _ := e.stage(sink)
+	ctx := context.Background()
+	n := note(t, "told")
+	for range 2 {
+		if err := st.Deliver(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, replay := range []string{"r1", "r1", "r2"} {
+		again := *n
+		again.Replay = replay
+		if err := st.Deliver(ctx, &again); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := sink.count(n.Event.ID, 0); got != 3 {
+		t.Errorf("sent %d times, want 3: once, and once for each of two replays", got)
+	}
+	sink.withHook(func(memMessage) error { return Permanent(errors.New("refused for the test"), "refused") })
+	_ = st.Deliver(ctx, note(t, "refused"))
+	h := st.Health()
+	if h.Sink != "mem" || h.LastSuccess.IsZero() || h.LastError == "" || h.LastErrorAt.Before(h.LastSuccess) || len(h.Keys) != 1 || h.Keys[0].Key != "k" {
+		t.Errorf("health = %+v, want the last success, then the refusal, for key k", h)
+	}
+}
