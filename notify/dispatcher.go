@@ -27,8 +27,9 @@ const (
 	// wait together, the fewer messages carry them.
 	DefaultMaxInFlight = 1000
 	// DefaultAckWait is how long JetStream waits for an acknowledgement before it
-	// redelivers; the Dispatcher signals progress three times within it.
-	DefaultAckWait = 30 * time.Second
+	// redelivers; the Dispatcher signals progress three times within it. It bounds,
+	// with DefaultLeaseTTL, how long the events a crashed process held wait for another.
+	DefaultAckWait = 6 * time.Second
 	// DefaultMinBackoff and DefaultMaxBackoff bound the delay before a retry.
 	DefaultMinBackoff = time.Second
 	DefaultMaxBackoff = 5 * time.Minute

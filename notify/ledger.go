@@ -259,6 +259,13 @@ func (l *ledger) lease(ctx context.Context, need time.Duration) (until time.Time
 	return l.leaseUntil, l.term, nil
 }
 
+// current returns when this process's lease ends and its term, as last renewed.
+func (l *ledger) current() (time.Time, uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.leaseUntil, l.term
+}
+
 // name returns the destination's name recorded for key, or "".
 func (l *ledger) name(ctx context.Context, key string) (string, error) {
 	e, err := l.kv.Get(ctx, nameKey(key))

@@ -116,7 +116,8 @@ func (s *Stage) resolve(ctx context.Context, q *keyQueue, items []*item) []*item
 				return
 			}
 			if alive {
-				it.done <- Defer(fmt.Errorf("event %s is being delivered by %s", it.id, rec.Owner), "held_elsewhere", l.ttl/2)
+				// Its lease ends within a TTL if the holder is gone: look again soon.
+				it.done <- Defer(fmt.Errorf("event %s is being delivered by %s", it.id, rec.Owner), "held_elsewhere", time.Second)
 				return
 			}
 		}

@@ -129,7 +129,7 @@ func isContent(err error) bool {
 // the round's one-time additions owed.
 func (s *sending) sendBatch(ctx context.Context, items []*item, b Batch, first bool) error {
 	st := s.st
-	_, term, err := st.ledger.lease(ctx, st.o.CallTimeout+st.margin())
+	_, term, err := st.ledger.lease(ctx, 2*st.margin())
 	if err != nil {
 		err = Retryable(err, 0)
 		for _, it := range items {
@@ -254,7 +254,7 @@ func (st *Stage) resumeBatch(ctx context.Context, q *keyQueue, it *item) (again 
 			"event", it.id, "batch", rec.Batch)
 		return true
 	}
-	_, term, err := st.ledger.lease(ctx, st.o.CallTimeout+st.margin())
+	_, term, err := st.ledger.lease(ctx, 2*st.margin())
 	if err != nil {
 		it.done <- Retryable(err, 0)
 		return false
@@ -335,19 +335,17 @@ func (s *sending) send(ctx context.Context, m Message, p Part, term uint64) (Rec
 				return Receipt{}, Unsent(err)
 			}
 		}
-		until, now, err := l.lease(ctx, st.o.CallTimeout+st.margin())
+		_, now, err := l.lease(ctx, 2*st.margin())
 		if err != nil {
 			return Receipt{}, Unsent(Retryable(err, 0))
 		}
 		if now != term {
 			return Receipt{}, Unsent(Retryable(errLeaseLapsed, 0))
 		}
-		deadline := time.Now().Add(st.o.CallTimeout)
-		if end := until.Add(-st.margin()); end.Before(deadline) {
-			deadline = end
-		}
-		cctx, cancel := context.WithDeadline(ctx, deadline)
+		cctx, cancel := context.WithTimeout(ctx, st.o.CallTimeout)
+		unbind := st.bindToLease(cctx, cancel, term)
 		r, err := st.sink.Send(cctx, q.ref(), m, p)
+		unbind()
 		cancel()
 
 		var c *Error
@@ -392,6 +390,37 @@ func (s *sending) send(ctx context.Context, m Message, p Part, term uint64) (Rec
 		st.o.Metrics.rateLimited(st.name, c.RetryAfter)
 		q.log.Warn("rate limited by the destination; waiting before sending again", "retry_after", c.RetryAfter)
 	}
+}
+
+// bindToLease cuts the call of cctx short (cancel) a margin before the lease of term
+// would end unrenewed, so that no message of events this process claimed can reach the
+// destination once another process may take them over; the heartbeat keeps the lease,
+// so a call lasts up to CallTimeout while NATS answers. unbind stops the watch.
+func (st *Stage) bindToLease(cctx context.Context, cancel context.CancelFunc, term uint64) (unbind func()) {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		for {
+			until, now := st.ledger.current()
+			d := time.Until(until.Add(-st.margin()))
+			if now != term || d <= 0 {
+				cancel()
+				return
+			}
+			t := time.NewTimer(min(d, st.ledger.ttl/3))
+			select {
+			case <-done:
+				t.Stop()
+				return
+			case <-cctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-exited }
 }
 
 // concurrent reports whether q's key takes several messages at once.

@@ -17,8 +17,10 @@ import (
 // Stage defaults.
 const (
 	// DefaultLeaseTTL is how long a notifier's claim on the events it is sending outlives
-	// its last renewal; a crashed process's pending events are read back after it.
-	DefaultLeaseTTL = time.Minute
+	// its last renewal; a crashed process's pending events are read back after it. A
+	// live process renews its lease every third of it, and cuts a call short before the
+	// lease it was made under could end unrenewed.
+	DefaultLeaseTTL = 7 * time.Second
 	// DefaultCallTimeout bounds one call to a destination.
 	DefaultCallTimeout = 15 * time.Second
 	// DefaultParallel bounds the messages sent to one unpaced or bursting key at once.
@@ -91,8 +93,7 @@ func NewStage(ctx context.Context, o StageOptions) (*Stage, error) {
 	setDefault(&o.CallTimeout, DefaultCallTimeout)
 	setDefault(&o.LeaseTTL, DefaultLeaseTTL)
 	setDefault(&o.Parallel, DefaultParallel)
-	// A call must fit in a lease with room to spare.
-	o.LeaseTTL = max(o.LeaseTTL, 2*(o.CallTimeout+leaseMargin(o.CallTimeout)))
+	o.LeaseTTL = max(o.LeaseTTL, minLeaseTTL)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -112,13 +113,18 @@ func NewStage(ctx context.Context, o StageOptions) (*Stage, error) {
 	return s, nil
 }
 
-// leaseMargin is kept between the end of a call and the end of the lease it was made
-// under, for the response's way back and for clock-rate differences.
-func leaseMargin(callTimeout time.Duration) time.Duration {
-	return min(5*time.Second, callTimeout/2)
+// minLeaseTTL is the shortest lease: the server keeps key TTLs in whole seconds.
+const minLeaseTTL = 3 * time.Second
+
+// leaseMargin is kept between cutting a call short and the end of the lease it was made
+// under: for a request already on its way to reach the destination and be taken, and
+// for clock-rate differences. A destination that takes longer than that to act on a
+// request it received could act after another process took the events over.
+func leaseMargin(ttl time.Duration) time.Duration {
+	return min(2*time.Second, ttl/3)
 }
 
-func (s *Stage) margin() time.Duration { return leaseMargin(s.o.CallTimeout) }
+func (s *Stage) margin() time.Duration { return leaseMargin(s.ledger.ttl) }
 
 // Run serves Deliver until ctx ends, then waits for the sends in flight, which end with
 // ctx, and returns nil.
@@ -141,6 +147,7 @@ func (s *Stage) start(ctx context.Context) (wait func(), err error) {
 		return nil, errors.New("notify: stage is already running")
 	}
 	s.run = ctx
+	s.wg.Go(func() { s.heartbeat(ctx) })
 	return func() {
 		s.mu.Lock()
 		s.run = nil
@@ -152,6 +159,24 @@ func (s *Stage) start(ctx context.Context) (wait func(), err error) {
 // ErrNotTaken reports a notification the sink takes no message for: one it has no key
 // for, or a completion that follows no failure the sink told.
 var ErrNotTaken = errors.New("notify: the sink takes no such notification")
+
+// heartbeat renews this process's lease every third of its TTL while ctx lasts, so that
+// other processes know the events it claimed are still on their way, and take them over
+// within a lease of its death.
+func (s *Stage) heartbeat(ctx context.Context) {
+	t := time.NewTicker(s.ledger.ttl / 3)
+	defer t.Stop()
+	for {
+		if _, _, err := s.ledger.lease(ctx, s.ledger.ttl*2/3); err != nil && ctx.Err() == nil {
+			s.log.Debug("cannot renew the lease", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // errNotRunning reports a Deliver outside Run.
 var errNotRunning = errors.New("notify: the delivery stage is not running")

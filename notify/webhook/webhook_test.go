@@ -316,7 +316,10 @@ func TestReceiverGetsResolutionsAndWorkflowChanges(t *testing.T) {
 		}
 		ids = append(ids, d.ID)
 	}
-	if want := []string{failure.ID, resolved.ID, q.ID}; !slices.Equal(ids, want) {
+	want := []string{failure.ID, resolved.ID, q.ID}
+	slices.Sort(ids)
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
 		t.Errorf("receiver got %v, want the failure, its resolution and the quarantine %v", ids, want)
 	}
 }
