@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,7 +208,8 @@ func (d *Dispatcher) consumerConfig() jetstream.ConsumerConfig {
 		Durable:     name,
 		Description: "lcwnotify: events to deliver to the " + d.sink + " sink",
 		// Every event the stream holds is owed a notification, including those the
-		// watcher published before this consumer existed.
+		// watcher published before this consumer existed; a destination added to a
+		// running deployment starts from now instead (ensureConsumer).
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        d.o.AckWait,
@@ -231,6 +233,18 @@ func (d *Dispatcher) ensureConsumer(ctx context.Context) error {
 		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = was.DeliverPolicy, was.OptStartSeq, was.OptStartTime
 	case !errors.Is(err, jetstream.ErrConsumerNotFound):
 		return fmt.Errorf("notify: read consumer %s: %w", cfg.Durable, err)
+	default:
+		later, err := d.addedLater(ctx)
+		if err != nil {
+			return err
+		}
+		if later {
+			// Another destination was told what the stream holds already: a destination
+			// added now starts from now, rather than paging someone for a month of
+			// history. `lcwnotify replay` sends a period to it on purpose.
+			cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+			d.log.Info("a destination added to a running deployment starts from now; use `lcwnotify replay --since D --to " + d.sink + "` to send it what came before")
+		}
 	}
 	c, err := d.o.JS.CreateOrUpdateConsumer(ctx, d.o.Stream, cfg)
 	if err != nil {
@@ -238,6 +252,29 @@ func (d *Dispatcher) ensureConsumer(ctx context.Context) error {
 	}
 	d.consumer.Store(&c)
 	return nil
+}
+
+// addedLater reports whether another destination's consumer has delivered from the
+// stream already: this destination is added to a deployment that has been telling
+// others. Destinations created together at a deployment's first start have delivered
+// nothing yet, and all start from the beginning.
+func (d *Dispatcher) addedLater(ctx context.Context) (bool, error) {
+	str, err := d.o.JS.Stream(ctx, d.o.Stream)
+	if err != nil {
+		return false, fmt.Errorf("notify: read stream %s: %w", d.o.Stream, err)
+	}
+	infos := str.ListConsumers(ctx)
+	own := ConsumerName(d.o.Stream, "")
+	found := false
+	for info := range infos.Info() {
+		if strings.HasPrefix(info.Name, own) && info.Name != d.cfg.Durable && info.Delivered.Stream > 0 {
+			found = true
+		}
+	}
+	if err := infos.Err(); err != nil && !errors.Is(err, jetstream.ErrEndOfData) {
+		return false, fmt.Errorf("notify: list the consumers of %s: %w", d.o.Stream, err)
+	}
+	return found, nil
 }
 
 // Ready reports whether Run is fetching events over a live NATS connection.

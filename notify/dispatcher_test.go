@@ -497,3 +497,52 @@ func TestNewDispatcherStartsSinkSeriesAtZero(t *testing.T) {
 		}
 	}
 }
+
+// A destination added to a deployment that has been telling others starts from now: it
+// is not paged for the stream's history. Destinations created together at a first start
+// all get what the stream holds.
+func TestNewDestinationStartsFromNow(t *testing.T) {
+	w := newWorld(t)
+	old := w.event("upr-old", "failed")
+	w.publish(old)
+	first := &scriptSink{}
+	o := w.options(first)
+	w.start(o)
+	w.eventually("the first destination told", func() bool { return len(first.callTimes(old.ID)) == 1 })
+
+	added := &namedSink{scriptSink: &scriptSink{}, name: "added"}
+	w.start(w.options(added))
+	fresh := w.event("upr-new", "failed")
+	w.publish(fresh)
+	w.eventually("the new event reaches the added destination", func() bool { return len(added.callTimes(fresh.ID)) == 1 })
+	w.eventually("drained", w.drained("added"))
+	if n := len(added.callTimes(old.ID)); n != 0 {
+		t.Errorf("the added destination was told of an event from before it existed %d times", n)
+	}
+}
+
+// TestDestinationsOfAFirstStartGetTheBacklog: created together before either delivered,
+// both destinations get what the watcher published before them.
+func TestDestinationsOfAFirstStartGetTheBacklog(t *testing.T) {
+	w := newWorld(t)
+	old := w.event("upr-old", "failed")
+	w.publish(old)
+	a, b := &scriptSink{}, &namedSink{scriptSink: &scriptSink{}, name: "other"}
+	// Both consumers exist before either runs, as at a deployment's first start.
+	for _, s := range []notify.Sink{a, b} {
+		if _, err := notify.NewDispatcher(context.Background(), w.options(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.start(w.options(a))
+	w.start(w.options(b))
+	w.eventually("both told", func() bool { return len(a.callTimes(old.ID)) == 1 && len(b.callTimes(old.ID)) == 1 })
+}
+
+// namedSink is a scriptSink under another name: another destination.
+type namedSink struct {
+	*scriptSink
+	name string
+}
+
+func (n *namedSink) Name() string { return n.name }
