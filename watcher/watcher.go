@@ -116,6 +116,9 @@ type Watcher struct {
 	// it is recorded; an error stops the poll there, as a crash would.
 	afterPublish func(workflowID string) error
 
+	stateWarnMu sync.Mutex
+	stateWarned map[string]bool // workflows warned about an unusable quarantineDetails
+
 	pollMu      sync.Mutex // one poll at a time
 	tenant      string     // learned at the first poll
 	lastSuccess atomic.Int64
@@ -193,6 +196,7 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 		concurrency: o.Concurrency,
 		pubTimeout:  o.PublishTimeout,
 		now:         time.Now,
+		stateWarned: map[string]bool{},
 	}, nil
 }
 
