@@ -196,11 +196,10 @@ func TestFirstStartAnnouncesStoppedWorkflows(t *testing.T) {
 
 	e.clock.advance(time.Minute)
 	e.poll(e.watcher()) // a restart
-	c := e.sim.AddWorkflow(graphsim.Workflow{DisplayName: "Created disabled", Disabled: true})
+	e.sim.AddWorkflow(graphsim.Workflow{DisplayName: "Created disabled", Disabled: true})
 	e.clock.advance(time.Minute)
 	e.poll(e.watcher())
 	e.wantStates("Quarantined: quarantined", "Disabled: disabled", "Created disabled: disabled")
-	_ = c
 	e.noDuplicates()
 }
 
