@@ -21,6 +21,10 @@ type DigestEvent struct {
 type DigestData struct {
 	TenantID string `json:"tenantId"`
 	Period   Period `json:"period"`
+	// Partial reports that some figures could not be read from Graph (throttling, an
+	// outage, a permission): the workflows concerned say what is missing. A digest with
+	// Partial false is whole.
+	Partial bool `json:"partial"`
 	// Workflows are the watched workflows, in the order the watcher lists them.
 	Workflows []WorkflowDigest `json:"workflows"`
 }
@@ -41,13 +45,27 @@ type WorkflowDigest struct {
 	State    WorkflowState `json:"state"`
 	Users    UserCounts    `json:"users"`
 	Runs     RunCounts     `json:"runs"`
-	// TopReasons are the most common failure reasons of the period, most common first.
-	TopReasons []ReasonCount `json:"topReasons,omitempty"`
+	// TopReasons are the most common failure reasons of the period, most common first,
+	// counted over the task results of ReasonSample.
+	TopReasons   []ReasonCount `json:"topReasons,omitempty"`
+	ReasonSample ReasonSample  `json:"reasonSample"`
 	// Unresolved are failures of the period with no later success of the same workflow
 	// for the same user, newest first; UnresolvedTotal counts them all when the list is
 	// cut short.
 	Unresolved      []Unresolved `json:"unresolved,omitempty"`
 	UnresolvedTotal int          `json:"unresolvedTotal"`
+	// Missing says, in plain words, what could not be read for this workflow; empty when
+	// everything was. When set, the digest is Partial and the figures that depend on it
+	// are zero or short.
+	Missing string `json:"missing,omitempty"`
+}
+
+// ReasonSample says how many failures TopReasons was counted from: the task results of
+// Read of the Of failed and completedWithErrors results of the period, the newest, when
+// reading them all would take too many requests.
+type ReasonSample struct {
+	Read int `json:"read"`
+	Of   int `json:"of"`
 }
 
 // UserCounts count the users a workflow processed in the period, by outcome.

@@ -44,8 +44,10 @@ func actionEvent(t *testing.T, kind string) *events.ActionEvent {
 func digestEvent(t *testing.T) *events.DigestEvent {
 	t.Helper()
 	ev, err := events.NewDigestEvent("https://graph.example", observed, events.DigestData{
-		Period:    events.Period{Start: observed.Add(-24 * time.Hour), End: observed, Schedule: "daily@09:00", TimeZone: "UTC"},
-		Workflows: []events.WorkflowDigest{{Workflow: events.Workflow{ID: "wf-1"}, Users: events.UserCounts{Processed: 3, Failed: 1}}},
+		Period:  events.Period{Start: observed.Add(-24 * time.Hour), End: observed, Schedule: "daily@09:00", TimeZone: "UTC"},
+		Partial: true,
+		Workflows: []events.WorkflowDigest{{Workflow: events.Workflow{ID: "wf-1"}, Users: events.UserCounts{Processed: 3, Failed: 1},
+			ReasonSample: events.ReasonSample{Read: 1, Of: 1}, Missing: "run summary: graph: 503"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +68,9 @@ func TestKindsRoundTrip(t *testing.T) {
 	if err != nil || q.QuarantineType != "someTypeAddedLater" || q.QuarantinedDateTime == nil {
 		t.Errorf("quarantine = %+v, %v; want the unknown type kept", q, err)
 	}
+	if back.Data.Episode != "2026-12-03T08:59:00Z" {
+		t.Errorf("episode = %q, want the one the id was made from", back.Data.Episode)
+	}
 	if got := wf.SubjectFor("lcw"); got != "lcw.workflow.wf-1.quarantined" {
 		t.Errorf("workflow subject = %q", got)
 	}
@@ -81,7 +86,8 @@ func TestKindsRoundTrip(t *testing.T) {
 
 	dg := digestEvent(t)
 	b, _ = dg.Marshal()
-	if d, err := events.DecodeDigestEvent(b); err != nil || d.Data.Workflows[0].Users.Failed != 1 {
+	if d, err := events.DecodeDigestEvent(b); err != nil || d.Data.Workflows[0].Users.Failed != 1 ||
+		!d.Data.Partial || d.Data.Workflows[0].Missing == "" || d.Data.Workflows[0].ReasonSample.Of != 1 {
 		t.Errorf("digest decodes to %+v, %v", d, err)
 	}
 	if got := dg.SubjectFor("lcw"); got != "lcw.digest.report" {

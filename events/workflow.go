@@ -40,6 +40,12 @@ type WorkflowData struct {
 	Change string `json:"change"`
 	// State is the workflow's state after the change.
 	State WorkflowState `json:"state"`
+	// Episode tells this quarantine (or this disabling) from the next one of the same
+	// workflow, as in WorkflowID: for quarantined and released, the quarantinedDateTime
+	// of the quarantine (RFC 3339, UTC), so that a released event names the quarantined
+	// event it ends; for disabled and enabled, the workflow's lastModifiedDateTime.
+	// NewWorkflowEvent sets it.
+	Episode string `json:"episode"`
 }
 
 // WorkflowState is what Graph says of a workflow's state, with its property names.
@@ -86,6 +92,7 @@ func WorkflowID(workflowID, change, episode string) string {
 // NewWorkflowEvent returns the event announcing d.Change of d.Workflow, observed at
 // observed; source is the workflow's Graph URL and episode as for WorkflowID.
 func NewWorkflowEvent(source string, observed time.Time, episode string, d WorkflowData) (*WorkflowEvent, error) {
+	d.Episode = episode
 	ev := &WorkflowEvent{
 		Envelope: newEnvelope(WorkflowType, WorkflowID(d.Workflow.ID, d.Change, episode), source, d.Workflow.ID, observed),
 		Data:     d,

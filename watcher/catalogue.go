@@ -10,17 +10,23 @@ import (
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 
-// namedRefresh is how often the names of workflows named in LCW_WORKFLOWS are read
-// again: events carry the display name, category and version, which change rarely.
+// namedRefresh is how often a workflow named in LCW_WORKFLOWS that the workflow list
+// does not return is read on its own: events carry its display name, category and
+// version, which change rarely, and such a workflow is rare (a list filtered by
+// permissions).
 const namedRefresh = 10 * time.Minute
 
-// catalogue knows which workflows to poll, with the names their events carry.
+// catalogue knows which workflows to poll, with the names their events carry and their
+// state (enabled, quarantined) as of the poll.
 type catalogue struct {
 	graph Graph
 	named []string // LCW_WORKFLOWS; empty: every workflow
 
 	list []graph.Workflow // last known
-	at   time.Time        // when list was read
+	at   time.Time        // when the named workflows were last all resolved
+	// fresh holds the workflows the last call read from Graph: only their state is
+	// current, the others are what an earlier read said.
+	fresh map[string]bool
 }
 
 func newCatalogue(g Graph, named []string) *catalogue {
@@ -33,15 +39,15 @@ func newCatalogue(g Graph, named []string) *catalogue {
 	return &catalogue{graph: g, named: unique}
 }
 
-// workflows returns the workflows to poll. complete reports that the set is the whole
-// set to watch, as of now: the listing succeeded this poll, or the workflows are named
-// and every one was resolved. When a listing fails but an earlier one succeeded, the
-// earlier list is returned with complete false and the error; with no list at all,
+// workflows returns the workflows to poll. The workflow list is read at every poll,
+// named workflows or not: it is the one request that carries every workflow's state. A
+// named workflow the list lacks is read alone every namedRefresh. complete reports that
+// the set is the whole set to watch, as of now: the listing succeeded this poll, and
+// every named workflow was resolved. When a listing fails but an earlier one succeeded,
+// the earlier list is returned with complete false and the error; with no list at all,
 // only the error.
 func (c *catalogue) workflows(ctx context.Context, now time.Time) (list []graph.Workflow, complete bool, err error) {
-	if len(c.named) > 0 && c.list != nil && now.Sub(c.at) < namedRefresh {
-		return c.list, true, nil
-	}
+	c.fresh = map[string]bool{}
 	all, err := c.graph.ListWorkflows(ctx)
 	if err != nil {
 		return c.list, false, fmt.Errorf("list workflows: %w", err)
@@ -55,38 +61,50 @@ func (c *catalogue) workflows(ctx context.Context, now time.Time) (list []graph.
 	})
 	if len(c.named) == 0 {
 		c.list, c.at = all, now
+		for _, wf := range all {
+			c.fresh[wf.ID] = true
+		}
 		return all, true, nil
 	}
 	byID := make(map[string]graph.Workflow, len(all))
 	for _, wf := range all {
 		byID[wf.ID] = wf
 	}
+	refresh := c.list == nil || now.Sub(c.at) >= namedRefresh
 	var errs []error
 	list = make([]graph.Workflow, 0, len(c.named))
 	for _, id := range c.named {
-		wf, ok := byID[id]
-		if !ok {
-			// Not in the list (deleted, or the list is filtered by permissions): ask for it.
-			wf, err = c.graph.GetWorkflow(ctx, id)
-			if err != nil {
-				if errors.Is(err, graph.ErrNotFound) {
-					err = fmt.Errorf("LCW_WORKFLOWS names workflow %s, which Graph does not know: %w", id, err)
-				}
-				errs = append(errs, err)
-				if old, ok := c.find(id); ok {
-					list = append(list, old)
-				}
-				continue
-			}
+		if wf, ok := byID[id]; ok {
+			list, c.fresh[id] = append(list, wf), true
+			continue
 		}
-		list = append(list, wf)
+		old, known := c.find(id)
+		if known && !refresh {
+			list = append(list, old)
+			continue
+		}
+		// Not in the list (deleted, or the list is filtered by permissions): ask for it.
+		wf, err := c.graph.GetWorkflow(ctx, id)
+		if err != nil {
+			if errors.Is(err, graph.ErrNotFound) {
+				err = fmt.Errorf("LCW_WORKFLOWS names workflow %s, which Graph does not know: %w", id, err)
+			}
+			errs = append(errs, err)
+			if known {
+				list = append(list, old)
+			}
+			continue
+		}
+		list, c.fresh[id] = append(list, wf), true
 	}
 	c.list = list
 	if len(errs) > 0 {
 		// Keep the time: try again at the next poll.
 		return list, false, errors.Join(errs...)
 	}
-	c.at = now
+	if refresh {
+		c.at = now
+	}
 	return list, true, nil
 }
 

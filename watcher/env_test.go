@@ -173,11 +173,14 @@ func (e *env) messages() []jetstream.RawStreamMsg {
 	return out
 }
 
-// events decodes every message in the stream.
+// events decodes every result event in the stream.
 func (e *env) events() []*events.Event {
 	e.t.Helper()
 	var out []*events.Event
 	for _, m := range e.messages() {
+		if !strings.HasPrefix(m.Subject, "lcw.result.") {
+			continue
+		}
 		ev, err := events.Decode(m.Data)
 		if err != nil {
 			e.t.Fatalf("stream message on %s: %v", m.Subject, err)
@@ -245,6 +248,43 @@ func (e *env) wantChanges(from int, want ...string) int {
 		e.t.Errorf("events published:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
 	}
 	return len(e.events())
+}
+
+// workflowEvents decodes every workflow event in the stream, checking its subject and
+// headers.
+func (e *env) workflowEvents() []*events.WorkflowEvent {
+	e.t.Helper()
+	var out []*events.WorkflowEvent
+	for _, m := range e.messages() {
+		if !strings.HasPrefix(m.Subject, "lcw.workflow.") {
+			continue
+		}
+		ev, err := events.DecodeWorkflowEvent(m.Data)
+		if err != nil {
+			e.t.Fatalf("stream message on %s: %v", m.Subject, err)
+		}
+		if want := ev.SubjectFor("lcw"); m.Subject != want {
+			e.t.Errorf("workflow event %s on subject %s, want %s", ev.ID, m.Subject, want)
+		}
+		if m.Header.Get("Nats-Msg-Id") != ev.ID || m.Header.Get("Content-Type") != events.ContentType {
+			e.t.Errorf("workflow event %s headers %v", ev.ID, m.Header)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+// wantStates asserts the workflow events in the stream, in order, as
+// "workflow name: change".
+func (e *env) wantStates(want ...string) {
+	e.t.Helper()
+	var got []string
+	for _, ev := range e.workflowEvents() {
+		got = append(got, ev.Data.Workflow.DisplayName+": "+ev.Data.Change)
+	}
+	if !slices.Equal(got, want) {
+		e.t.Errorf("workflow events:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
 }
 
 // noDuplicates asserts that the stream holds every event id once.

@@ -13,6 +13,8 @@ type Metrics struct {
 	lastSuccess prometheus.Gauge
 	published   *prometheus.CounterVec
 	duplicates  prometheus.Counter
+	wfEvents    *prometheus.CounterVec
+	digests     *prometheus.CounterVec
 	tracked     prometheus.Gauge
 	leader      prometheus.Gauge
 	failures    *prometheus.CounterVec
@@ -44,6 +46,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "lcwnotify_events_duplicate_total",
 			Help: "Change events the stream already held (a re-publication after a crash or by a second watcher), absorbed by its duplicate window.",
 		}),
+		wfEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lcwnotify_workflow_events_published_total",
+			Help: "Workflow events stored in the stream, by change: quarantined, released, disabled, enabled.",
+		}, []string{"change"}),
+		digests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lcwnotify_digests_total",
+			Help: "Digests (LCW_DIGEST) by outcome: published (whole), partial (published, some figures missing), failed (an attempt that will be retried), skipped (a period missed while no watcher ran).",
+		}, []string{"outcome"}),
 		tracked: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "lcwnotify_tracked_results",
 			Help: "userProcessingResults in the watcher's state: not final yet, or final and still inside the poll overlap.",
@@ -64,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.polls, m.duration, m.lastSuccess, m.published, m.duplicates, m.tracked, m.leader, m.failures, m.requests)
+		reg.MustRegister(m.polls, m.duration, m.lastSuccess, m.published, m.duplicates, m.wfEvents, m.digests, m.tracked, m.leader, m.failures, m.requests)
 	}
 	return m
 }
@@ -91,6 +101,18 @@ func (m *Metrics) addPublished(status string) {
 func (m *Metrics) addDuplicate() {
 	if m != nil {
 		m.duplicates.Inc()
+	}
+}
+
+func (m *Metrics) addWorkflowEvent(change string) {
+	if m != nil {
+		m.wfEvents.WithLabelValues(change).Inc()
+	}
+}
+
+func (m *Metrics) addDigest(outcome string) {
+	if m != nil {
+		m.digests.WithLabelValues(outcome).Inc()
 	}
 }
 

@@ -22,6 +22,10 @@ type PollStats struct {
 	// Published counts the events the stream stored; Duplicates those it already held
 	// (a re-publication after a crash, or by another watcher).
 	Published, Duplicates int
+	// StateChanges counts the workflow events (quarantined, released, disabled,
+	// enabled) the stream stored; they are not in Published. Their duplicates are in
+	// Duplicates.
+	StateChanges int
 	// Unbuildable counts results so malformed that no valid event could be built.
 	Unbuildable int
 	// Expired counts the results forgotten: final, and behind the next poll's window.
@@ -103,6 +107,9 @@ func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) 
 		w.log.Warn("polling the workflows known from an earlier listing", "err", listErr)
 	}
 	markErr := w.ensureMarks(ctx, wfs, start, complete)
+	// A quarantined workflow stops everyone it would process: told before its results.
+	var stateErr error
+	stats.StateChanges, stats.Duplicates, stateErr = w.checkStates(ctx, wfs, w.catalogue.fresh, start)
 
 	stats.Workflows = len(wfs)
 	fstats := make([]flowStats, len(wfs))
@@ -135,7 +142,7 @@ func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) 
 	if complete {
 		w.forgetVanished(ctx, wfs, start)
 	}
-	return stats, errors.Join(append([]error{listErr, markErr}, errs...)...)
+	return stats, errors.Join(append([]error{listErr, markErr, stateErr}, errs...)...)
 }
 
 func (f *flow) hasMark() bool { return f.mark != nil && !f.mark.Floor.IsZero() }

@@ -317,9 +317,10 @@ func TestNamedWorkflows(t *testing.T) {
 	if st.Workflows != 1 {
 		t.Errorf("polled %d workflows, want 1", st.Workflows)
 	}
-	// The names are read at start and every few minutes, not every poll.
-	if got := e.requests()[graphsim.OpListWorkflows]; got != 0 {
-		t.Errorf("%d workflow lists in a poll with named workflows, want 0", got)
+	// One workflow list a poll, named workflows or not: it carries every workflow's
+	// state (quarantine, enabled). Nothing is read one by one.
+	if got := e.requests(); got[graphsim.OpListWorkflows] != 1 || got[graphsim.OpGetWorkflow] != 0 {
+		t.Errorf("%v requests in a poll with named workflows, want one workflow list", got)
 	}
 	_ = r
 }

@@ -21,6 +21,8 @@ const (
 	globalKey    = "global"
 	markPrefix   = "wm."
 	resultPrefix = "r."
+	statePrefix  = "ws."
+	digestKey    = "digest"
 )
 
 // markerTTL is how long the bucket keeps the marker a purged key leaves behind. Without
@@ -39,6 +41,8 @@ func dec(s string) (string, error) {
 }
 
 func markKey(workflowID string) string { return markPrefix + enc(workflowID) }
+
+func stateKey(workflowID string) string { return statePrefix + enc(workflowID) }
 
 func resultKey(workflowID, resultID string) string {
 	return resultPrefix + enc(workflowID) + "." + enc(resultID)
@@ -116,7 +120,8 @@ type global struct {
 // guards results against the writers that goroutine starts.
 type flow struct {
 	id      string
-	mark    *mark // nil until created
+	mark    *mark     // nil until created
+	wstate  *wfRecord // the workflow's state, nil until recorded
 	mu      sync.Mutex
 	results map[string]*record
 }
@@ -285,6 +290,24 @@ func (s *state) load(ctx context.Context) error {
 			}
 			m.WorkflowID, m.rev = wf, e.Revision()
 			flowOf(wf).mark = m
+		case strings.HasPrefix(key, statePrefix):
+			wf, err := dec(strings.TrimPrefix(key, statePrefix))
+			if err != nil || wf == "" {
+				s.log.Warn("ignoring a watcher state entry with an unknown key", "key", key)
+				continue
+			}
+			r := &wfRecord{}
+			if err := json.Unmarshal(e.Value(), r); err != nil {
+				// Overwritten at the next poll; until then the workflow's state counts as
+				// never seen, so its stopped state is announced again (same ids: stored once).
+				s.log.Warn("unreadable watcher state entry: it will be overwritten", "key", key, "err", err)
+				r = &wfRecord{}
+			}
+			r.WorkflowID, r.rev = wf, e.Revision()
+			if r.Enabled == nil && r.Quarantine == nil {
+				r = &wfRecord{WorkflowID: wf, rev: r.rev}
+			}
+			flowOf(wf).wstate = r
 		case strings.HasPrefix(key, resultPrefix):
 			wfEnc, idEnc, ok := strings.Cut(strings.TrimPrefix(key, resultPrefix), ".")
 			wf, err1 := dec(wfEnc)
@@ -395,6 +418,36 @@ func (s *state) saveMark(ctx context.Context, f *flow, m *mark) error {
 	return nil
 }
 
+// saveWFState records r as f's workflow state. When another watcher wrote it first and
+// recorded the same state, its entry is adopted; otherwise f takes the stored entry and
+// the error wraps errConflict, so the next poll diffs against it.
+func (s *state) saveWFState(ctx context.Context, f *flow, r *wfRecord) error {
+	key := stateKey(f.id)
+	rev, err := s.put(ctx, key, r, r.rev)
+	if err == nil {
+		r.rev = rev
+		f.wstate = r
+		return nil
+	}
+	if !errors.Is(err, errConflict) {
+		return err
+	}
+	e, gerr := s.kv.Get(ctx, key)
+	if gerr != nil {
+		return err
+	}
+	stored := &wfRecord{}
+	if json.Unmarshal(e.Value(), stored) != nil {
+		stored = &wfRecord{}
+	}
+	stored.WorkflowID, stored.rev = f.id, e.Revision()
+	f.wstate = stored
+	if sameState(stored, r) {
+		return nil
+	}
+	return err
+}
+
 // saveGlobal records g.
 func (s *state) saveGlobal(ctx context.Context, g *global) error {
 	rev, err := s.put(ctx, globalKey, g, g.rev)
@@ -415,6 +468,14 @@ func (s *state) forgetFlow(ctx context.Context, f *flow) error {
 		if err := s.dropResult(ctx, f, r); err != nil {
 			return err
 		}
+	}
+	if r := f.wstate; r != nil && r.rev != 0 {
+		err := s.kv.Purge(ctx, stateKey(f.id), jetstream.LastRevision(r.rev), jetstream.PurgeTTL(markerTTL))
+		if err != nil {
+			s.invalidate()
+			return fmt.Errorf("forget workflow %s: %w", f.id, err)
+		}
+		f.wstate = nil
 	}
 	if m := f.mark; m != nil {
 		err := s.kv.Purge(ctx, markKey(f.id), jetstream.LastRevision(m.rev), jetstream.PurgeTTL(markerTTL))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lcwnotify/lcwnotify/digest"
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
@@ -92,6 +93,14 @@ type Options struct {
 	// PublishTimeout bounds the wait for the stream's acknowledgements of one batch of
 	// events; when it runs out (NATS unreachable) the poll fails and is retried. Default 30s.
 	PublishTimeout time.Duration
+
+	// Digest, when set (LCW_DIGEST in LCW_DIGEST_TZ), makes the replica holding the
+	// polling lease publish a digest of the watched workflows at the end of each of its
+	// periods. Graph must then also read the summaries: *graph.Client does.
+	Digest *digest.Schedule
+	// DigestPatience is how long a digest some of whose figures Graph does not answer
+	// is retried, with backoff, before it is published marked partial. Default 1h.
+	DigestPatience time.Duration
 }
 
 // Watcher polls Graph and publishes status changes. Create it with New.
@@ -111,10 +120,14 @@ type Watcher struct {
 	concurrency int
 	pubTimeout  time.Duration
 	now         func() time.Time
+	digest      *digester // nil without Options.Digest
 
 	// afterPublish, when set by a test, runs after a batch of events is stored and before
 	// it is recorded; an error stops the poll there, as a crash would.
 	afterPublish func(workflowID string) error
+
+	stateWarnMu sync.Mutex
+	stateWarned map[string]bool // workflows warned about an unusable quarantineDetails
 
 	pollMu      sync.Mutex // one poll at a time
 	tenant      string     // learned at the first poll
@@ -148,6 +161,8 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 	switch {
 	case o.PollInterval < 0, o.Overlap < 0, o.Lookback < 0, o.LeaseTTL < 0, o.PublishTimeout < 0, o.Concurrency < 0:
 		return nil, errors.New("watcher: negative interval, overlap, lookback, lease TTL, timeout or concurrency")
+	case o.DigestPatience < 0:
+		return nil, errors.New("watcher: negative digest patience")
 	case o.LeaseTTL < o.PollInterval:
 		return nil, fmt.Errorf("watcher: lease TTL %v is shorter than the poll interval %v", o.LeaseTTL, o.PollInterval)
 	}
@@ -163,6 +178,17 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 	for _, id := range o.Workflows {
 		if id == "" {
 			return nil, errors.New("watcher: empty workflow id")
+		}
+	}
+	var dg *digester
+	if o.Digest != nil {
+		g, ok := o.Graph.(digestGraph)
+		if !ok {
+			return nil, errors.New("watcher: a digest needs a Graph that reads the summaries (digest.Graph) and has a Root")
+		}
+		var err error
+		if dg, err = newDigester(o, g); err != nil {
+			return nil, fmt.Errorf("watcher: %w", err)
 		}
 	}
 	if _, err := events.EnsureStream(ctx, o.JS, events.StreamOptions{Name: o.Stream, Prefix: o.Prefix, Replicas: o.Replicas}); err != nil {
@@ -193,6 +219,8 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 		concurrency: o.Concurrency,
 		pubTimeout:  o.PublishTimeout,
 		now:         time.Now,
+		digest:      dg,
+		stateWarned: map[string]bool{},
 	}, nil
 }
 
@@ -238,6 +266,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 	lead := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() { w.keepLease(ctx, lead) })
+	if w.digest != nil {
+		// Checked at least every minute: a digest goes out within a minute of its time.
+		wg.Go(func() { w.runDigests(ctx, min(w.interval, time.Minute)) })
+	}
 	defer func() {
 		wg.Wait()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

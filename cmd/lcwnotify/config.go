@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/lcwnotify/lcwnotify/digest"
 )
 
 // envPrefix is the prefix of every lcwnotify variable.
@@ -27,6 +29,7 @@ const (
 type config struct {
 	Graph
 	Watch
+	Digests
 	NATS
 	Events
 	Slack
@@ -51,6 +54,25 @@ type Watch struct {
 	Workflows    workflowIDs   `split_words:"true" show:"all" desc:"comma-separated workflow ids to watch"`
 	Lookback     time.Duration `split_words:"true" default:"0s" min:"0" max:"720h" desc:"on the very first start (no saved state), results that reached a final status longer ago than this are recorded silently, not announced"`
 	Instance     instanceName  `split_words:"true" show:"hostname" desc:"this process's name in logs, NATS connection names and the polling lease (informational: replicas sharing a name still cannot both hold the lease)"`
+}
+
+// Digests is the periodic report on the watched workflows.
+type Digests struct {
+	Digest   digestSpec `split_words:"true" group:"Digest" show:"off" desc:"a report on the watched workflows at the end of each period, once per period by the watcher holding the lease: daily@HH:MM or weekly@DAY HH:MM (DAY mon … sun), e.g. daily@09:00 or weekly@mon 09:00"`
+	DigestTZ timeZone   `split_words:"true" default:"UTC" desc:"IANA time zone of LCW_DIGEST (daylight saving included) and of the times lcwnotify digest prints, e.g. Europe/Berlin"`
+}
+
+// schedule returns the digest's schedule, nil when LCW_DIGEST is off. Both values were
+// checked as they were read.
+func (d Digests) schedule() (*digest.Schedule, error) {
+	if d.Digest == "" {
+		return nil, nil
+	}
+	loc, err := d.DigestTZ.location()
+	if err != nil {
+		return nil, err
+	}
+	return digest.Parse(string(d.Digest), loc)
 }
 
 // NATS is the NATS server lcwnotify uses: an external one, or the embedded one.

@@ -56,6 +56,8 @@ func TestSettingNames(t *testing.T) {
 		"LCW_NATS_TLS_KEY", "LCW_NATS_LISTEN", "LCW_NATS_MAX_MEMORY", "LCW_NATS_MAX_STORE", "LCW_STREAM_REPLICAS",
 		"LCW_CONSOLE", "LCW_LOG_FORMAT", "LCW_SHUTDOWN_TIMEOUT",
 		"LCW_NATS_LISTEN_NKEY", "LCW_NATS_LISTEN_TLS_CERT", "LCW_NATS_LISTEN_TLS_KEY", "LCW_NATS_LISTEN_INSECURE",
+		// CONTRACT.md, second round
+		"LCW_DIGEST", "LCW_DIGEST_TZ",
 	}
 	got := settingNames(t)
 	slices.Sort(got)
@@ -97,10 +99,11 @@ func TestDefaults(t *testing.T) {
 	want := &config{
 		Graph: Graph{GraphURL: "https://graph.microsoft.com", GraphVersion: "v1.0", GraphScope: "https://graph.microsoft.com/.default",
 			AdminCenterURL: "https://entra.microsoft.com"},
-		Watch:  Watch{PollInterval: time.Minute, PollOverlap: 10 * time.Minute, Instance: "host-1"},
-		NATS:   NATS{DataDir: "./lcwnotify-data", NatsMaxMemory: 64 << 20, NatsMaxStore: 1 << 30},
-		Events: Events{Stream: "LCW", SubjectPrefix: "lcw", StreamReplicas: 1, NotifyStatuses: statusList{"failed", "completedWithErrors"}},
-		Slack:  Slack{SlackApiURL: "https://slack.com/api"},
+		Watch:   Watch{PollInterval: time.Minute, PollOverlap: 10 * time.Minute, Instance: "host-1"},
+		Digests: Digests{DigestTZ: "UTC"},
+		NATS:    NATS{DataDir: "./lcwnotify-data", NatsMaxMemory: 64 << 20, NatsMaxStore: 1 << 30},
+		Events:  Events{Stream: "LCW", SubjectPrefix: "lcw", StreamReplicas: 1, NotifyStatuses: statusList{"failed", "completedWithErrors"}},
+		Slack:   Slack{SlackApiURL: "https://slack.com/api"},
 		Operations: Operations{
 			LogLevel:        logLevel(slog.LevelInfo),
 			LogFormat:       "json",
@@ -180,6 +183,9 @@ func TestEveryVariable(t *testing.T) {
 		{map[string]string{"LCW_LOG_LEVEL": "warning"}, func(c *config) any { return c.LogLevel.Level() }, slog.LevelWarn},
 		{map[string]string{"LCW_LOG_FORMAT": "Text"}, func(c *config) any { return c.LogFormat }, "text"},
 		{map[string]string{"LCW_SHUTDOWN_TIMEOUT": "1m"}, func(c *config) any { return c.ShutdownTimeout }, time.Minute},
+		{map[string]string{"LCW_DIGEST": "Weekly@Monday 9:00"}, func(c *config) any { return c.Digest }, digestSpec("weekly@mon 09:00")},
+		{map[string]string{"LCW_DIGEST_TZ": "Europe/Berlin"}, func(c *config) any { return c.DigestTZ }, timeZone("Europe/Berlin")},
+		{map[string]string{}, func(c *config) any { return c.DigestTZ }, timeZone("UTC")},
 		// An empty value counts as unset; surrounding spaces are ignored.
 		{map[string]string{"LCW_POLL_INTERVAL": ""}, func(c *config) any { return c.PollInterval }, time.Minute},
 		{map[string]string{"LCW_POLL_INTERVAL": "  "}, func(c *config) any { return c.PollInterval }, time.Minute},
@@ -266,6 +272,10 @@ func TestBadValues(t *testing.T) {
 		{map[string]string{"LCW_LOG_LEVEL": "verbose"}, "LCW_LOG_LEVEL"},
 		{map[string]string{"LCW_LOG_FORMAT": "xml"}, "LCW_LOG_FORMAT"},
 		{map[string]string{"LCW_SHUTDOWN_TIMEOUT": "0s"}, "LCW_SHUTDOWN_TIMEOUT"},
+		{map[string]string{"LCW_DIGEST": "daily"}, "LCW_DIGEST"},
+		{map[string]string{"LCW_DIGEST": "weekly@someday 09:00"}, "LCW_DIGEST"},
+		{map[string]string{"LCW_DIGEST_TZ": "Mars/Olympus_Mons"}, "LCW_DIGEST_TZ"},
+		{map[string]string{"LCW_DIGEST_TZ": "Local"}, "LCW_DIGEST_TZ"},
 	}
 	for _, tt := range tests {
 		name := strings.Join(slices.Sorted(maps.Keys(tt.env)), "+")
@@ -298,6 +308,9 @@ func TestProblemWording(t *testing.T) {
 		{"LCW_POLL_INTERVAL", "100ms", "LCW_POLL_INTERVAL: 100ms is out of range: use 1s to 24h"},
 		{"LCW_NATS_MAX_STORE", "1MiB", "LCW_NATS_MAX_STORE: 1MiB is too small: use at least 16MiB"},
 		{"LCW_STREAM_REPLICAS", "three", `LCW_STREAM_REPLICAS: "three" is not a whole number`},
+		{"LCW_DIGEST", "daily@25:00", `LCW_DIGEST: "daily@25:00": the time must be HH:MM on a 24-hour clock, from 00:00 to 23:59`},
+		{"LCW_DIGEST", "monthly@1", `LCW_DIGEST: "monthly@1": want daily@HH:MM or weekly@DAY HH:MM, such as daily@09:00 or weekly@mon 09:00`},
+		{"LCW_DIGEST_TZ", "CEST", `LCW_DIGEST_TZ: "CEST" is not an IANA time zone: use a name such as Europe/Berlin, America/New_York or UTC`},
 		{"LCW_CONSOLE", "maybe", `LCW_CONSOLE: "maybe": use true or false`},
 		{"LCW_LOG_FORMAT", "xml", `LCW_LOG_FORMAT: "xml": use json or text`},
 		{"LCW_WORKFLOWS", "a b,c/d", `LCW_WORKFLOWS: "a b" is not a workflow id: ids are letters, digits, '-', '_' and '.'; "c/d" is not a workflow id: ids are letters, digits, '-', '_' and '.'`},

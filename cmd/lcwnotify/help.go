@@ -35,6 +35,14 @@ func commands() []command {
 				"Flags:\n  -speed n  play the scenario n times faster (default 1: about 36 seconds)"},
 		{"check", "validate the configuration, get a Graph token, make one read call, reach NATS and Slack",
 			"Prints one line per check (ok or FAIL, with what to do) and exits non-zero when any fails."},
+		{"digest", "print the digest of the last week (--since) of the watched workflows, as LCW_DIGEST publishes it",
+			"Reads Microsoft Graph now (Graph settings and credentials, not NATS) and prints, per watched workflow, the\n" +
+				"users processed, succeeded, failed and completed with errors, runs, the most common failure reasons\n" +
+				"(from the task results of the latest 25 failures), failures no later success followed, and whether it\n" +
+				"is quarantined or disabled. Times are in LCW_DIGEST_TZ. Exits 1 when Graph did not answer everything\n" +
+				"(the report says what is missing).\n\n" +
+				"Flags:\n  --since D  the span ending now: 7d (default), 36h, 1d12h; at most 30d, Graph's reach\n" +
+				"  --json     the report as JSON (the data of a digest event, docs/events.md), for scripts"},
 		{"help", "this text; `help <command>` for one command", ""},
 		{"version", "version, commit and Go version", ""},
 	}
@@ -118,8 +126,11 @@ func writeHelp(w io.Writer, cmd *command) error {
 	var b strings.Builder
 	if cmd != nil {
 		usage := cmd.name
-		if cmd.name == "demo" {
+		switch cmd.name {
+		case "demo":
 			usage += " [-speed n]"
+		case "digest":
+			usage += " [--since D] [--json]"
 		}
 		fmt.Fprintf(&b, "Usage: lcwnotify %s\n\n%s.\n", usage, upperFirst(cmd.summary))
 		if cmd.detail != "" {

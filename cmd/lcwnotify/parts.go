@@ -30,6 +30,10 @@ func (s *service) newGraphClient(cred azcore.TokenCredential, tenantID string) (
 // the polling lease), or its last complete poll ended within three poll intervals.
 func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Watcher, error) {
 	metrics := watcher.NewMetrics(s.reg) // once: a retry must not register it again
+	sched, err := s.cfg.schedule()
+	if err != nil {
+		return nil, err
+	}
 	w, err := retryNATS(ctx, s.nats, "start the watcher", func(ctx context.Context) (*watcher.Watcher, error) {
 		return watcher.New(ctx, watcher.Options{
 			Graph:          g,
@@ -45,6 +49,7 @@ func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Wat
 			Instance:       string(s.cfg.Instance),
 			Logger:         s.log.With("component", "watcher"),
 			Metrics:        metrics,
+			Digest:         sched,
 		})
 	})
 	if err != nil {

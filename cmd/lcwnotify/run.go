@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
-		return &usageError{msg: "no command given: use run, watch, notify, demo, check, help or version"}
+		return &usageError{msg: "no command given: use run, watch, notify, demo, check, digest, help or version"}
 	}
 	name := args[1]
 	switch name {
@@ -82,6 +82,11 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	var speed float64
 	if name == "demo" {
 		fs.Float64Var(&speed, "speed", 1, "")
+	}
+	df := digestFlags{since: defaultSince, verbose: isTerminal(stderr)}
+	if name == "digest" {
+		fs.Var(&df.since, "since", "")
+		fs.BoolVar(&df.json, "json", false, "")
 	}
 	if err := fs.Parse(args[2:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -133,6 +138,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return demo(ctx, cfg, log, stdout, speed)
 	case "check":
 		return check(ctx, cfg, log, stdout, getenv)
+	case "digest":
+		return digestReport(ctx, cfg, log, stdout, stderr, getenv, df)
 	}
 	return fmt.Errorf("command %q has no implementation", name)
 }

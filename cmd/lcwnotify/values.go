@@ -12,7 +12,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/lcwnotify/lcwnotify/digest"
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/outbound"
 )
@@ -152,6 +154,46 @@ func (l *logLevel) Decode(v string) error {
 
 // Level implements slog.Leveler.
 func (l logLevel) Level() slog.Level { return slog.Level(l) }
+
+// digestSpec is a digest schedule as digest.Parse reads it: daily@HH:MM or
+// weekly@DAY HH:MM. Its time zone is another setting, applied when it is used.
+type digestSpec string
+
+// Decode implements envconfig.Decoder.
+func (d *digestSpec) Decode(v string) error {
+	s, err := digest.Parse(v, time.UTC)
+	if err != nil {
+		return err
+	}
+	*d = digestSpec(s.String())
+	return nil
+}
+
+// timeZone is an IANA time zone name, as time.LoadLocation reads it from the zone
+// database embedded in the binary (time/tzdata), so that it works on images without
+// one.
+type timeZone string
+
+// Decode implements envconfig.Decoder.
+func (z *timeZone) Decode(v string) error {
+	// "Local" is the machine's zone, whatever it is: name the one the team lives in.
+	if strings.EqualFold(v, "local") {
+		return fmt.Errorf("%q: name the zone, such as Europe/Berlin, America/New_York or UTC", v)
+	}
+	if _, err := time.LoadLocation(v); err != nil {
+		return fmt.Errorf("%q is not an IANA time zone: use a name such as Europe/Berlin, America/New_York or UTC", v)
+	}
+	*z = timeZone(v)
+	return nil
+}
+
+// location returns the zone; UTC when none was set.
+func (z timeZone) location() (*time.Location, error) {
+	if z == "" {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(string(z))
+}
 
 // instanceName names this process in logs, NATS connection names and the lease.
 type instanceName string

@@ -37,13 +37,18 @@ type DemoSummary struct {
 	Notifications int
 	// Workflows are the ids of the demo's workflows.
 	Workflows []string
+	// WorkflowChanges are the changes of workflow state the script makes, in order, as
+	// workflow events name them: the joiner workflow is quarantined, then released.
+	WorkflowChanges []string
 }
 
 // Demo is the scripted scenario lcwnotify demo plays: a joiner and a leaver workflow
 // (and a mover one), a few dozen users among them one with a hostile display name, a
 // scheduled onboarding run with realistic failures, one completedWithErrors and one
 // canceled result, an offboarding run, an on-demand mover run that ends quarantined,
-// and, from before the scenario starts, a leaver result that had already failed.
+// the joiner workflow quarantined (its next scheduled run would process too many users)
+// and released a few seconds later, and, from before the scenario starts, a leaver
+// result that had already failed.
 type Demo struct {
 	sim    *Sim
 	opts   DemoOptions
@@ -132,11 +137,22 @@ func (s *Sim) PrepareDemo(opts DemoOptions) *Demo {
 	})
 	d.scheduleRun(24*time.Second, "on-demand run of 'Real-time employee change'", mover.ID, ExecutionOnDemand,
 		ids(users[22:23]), []demoOutcome{{status: events.StatusQuarantined}})
+	d.steps = append(d.steps, demoStep{at: 29 * time.Second, do: func() {
+		s.Quarantine(joiner.ID, QuarantineCount, demoQuarantineReason)
+		d.progress("'Onboard new hires' quarantined: %s", demoQuarantineReason)
+	}}, demoStep{at: 34 * time.Second, do: func() {
+		s.ReleaseQuarantine(joiner.ID)
+		d.progress("'Onboard new hires' released from quarantine by an administrator")
+	}})
+	d.expect.WorkflowChanges = []string{events.ChangeQuarantined, events.ChangeReleased}
 	d.steps = append(d.steps, demoStep{at: 36 * time.Second, do: func() {
 		d.progress("scenario finished: %s", d.describe())
 	}})
 	return d
 }
+
+// demoQuarantineReason is why the demo's joiner workflow is quarantined.
+const demoQuarantineReason = "The scheduled run would process 412 users, more than the limit of 100 users."
 
 func ids(us []User) []string {
 	out := make([]string, len(us))

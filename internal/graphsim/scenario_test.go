@@ -151,7 +151,11 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	joined := strings.Join(lines, "\n")
-	for _, want := range []string{"run 1 of 'Onboard new hires': 12 users queued", graphsim.HostileDisplayName, "quarantined", "scenario finished"} {
+	// The joiner workflow was quarantined and released: it runs again.
+	if st := f.sim.WorkflowState(sum.Workflows[0]); st.QuarantineType != graphsim.QuarantineNone || len(sum.WorkflowChanges) != 2 {
+		t.Errorf("joiner state %+v after the scenario, changes %v: want released after one quarantine", st, sum.WorkflowChanges)
+	}
+	for _, want := range []string{"run 1 of 'Onboard new hires': 12 users queued", graphsim.HostileDisplayName, "quarantined", "released from quarantine", "scenario finished"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("progress lacks %q:\n%s", want, joined)
 		}

@@ -148,15 +148,18 @@ func (j *jInt) UnmarshalJSON(b []byte) error {
 
 // jBool is a Boolean property.
 type jBool struct {
-	v bool
+	v  bool
+	ok bool // a JSON boolean was present
 	flaw
 }
 
 func (j *jBool) UnmarshalJSON(b []byte) error {
 	switch string(b) {
 	case "true":
-		j.v = true
-	case "false", "null":
+		j.v, j.ok = true, true
+	case "false":
+		j.ok = true
+	case "null":
 	default:
 		j.set(b, "not a boolean")
 	}

@@ -204,6 +204,7 @@ func decodeWorkflow(raw json.RawMessage, d *itemDecoder) (Workflow, skip) {
 		Category:             d.string("category", w.Category),
 		Version:              d.int("version", w.Version),
 		IsEnabled:            d.bool("isEnabled", w.IsEnabled),
+		IsEnabledKnown:       w.IsEnabled.ok,
 		IsSchedulingEnabled:  d.bool("isSchedulingEnabled", w.IsSchedulingEnabled),
 		LastModifiedDateTime: d.time("lastModifiedDateTime", w.LastModifiedDateTime),
 

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"strings"
 )
 
@@ -15,6 +16,7 @@ type jQuarantine struct {
 	QuarantineReason    jString `json:"quarantineReason"`
 	QuarantineType      jString `json:"quarantineType"`
 	present             bool
+	object              []byte // the object as received, for QuarantineDetails.Raw
 	flaw
 }
 
@@ -23,6 +25,7 @@ func (j *jQuarantine) UnmarshalJSON(b []byte) error {
 	if f, ok := unmarshalPresent[fields](b, &j.flaw, "not an object"); ok {
 		*j = jQuarantine(f)
 		j.present = true
+		j.object = bytes.Clone(b) // b belongs to the decoder
 	}
 	return nil
 }
@@ -38,6 +41,7 @@ func (d *itemDecoder) quarantine(j jQuarantine) *QuarantineDetails {
 		QuarantinedDateTime: d.time("quarantineDetails.quarantinedDateTime", j.QuarantinedDateTime),
 		QuarantineReason:    d.string("quarantineDetails.quarantineReason", j.QuarantineReason),
 		QuarantineType:      d.string("quarantineDetails.quarantineType", j.QuarantineType),
+		Raw:                 j.object,
 	}
 	if q.QuarantineType == "" {
 		// Required by the schema: without it the state is unknown, not "not quarantined".

@@ -37,6 +37,13 @@ func TestDecodeWorkflowState(t *testing.T) {
 			if why != "" {
 				t.Fatalf("skipped: %s", why)
 			}
+			if q := got.QuarantineDetails; q != nil {
+				// Raw is the object as received, malformed members included.
+				if _, after, _ := strings.Cut(tt.item, `"quarantineDetails":`); string(q.Raw) != strings.TrimSuffix(after, "}") {
+					t.Errorf("Raw = %s, want the object as received", q.Raw)
+				}
+				q.Raw = nil
+			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("decodeWorkflow() =\n%+v (%+v)\nwant\n%+v (%+v)", got, got.QuarantineDetails, tt.want, tt.want.QuarantineDetails)
 			}
@@ -47,6 +54,27 @@ func TestDecodeWorkflowState(t *testing.T) {
 				t.Errorf("warnings = %q, want %q", warns, tt.warn)
 			}
 		})
+	}
+}
+
+// TestDecodeIsEnabledKnown: only a JSON boolean says whether a workflow is enabled;
+// absent, null and malformed leave it unknown rather than false.
+func TestDecodeIsEnabledKnown(t *testing.T) {
+	for _, tt := range []struct {
+		item           string
+		enabled, known bool
+	}{
+		{`{"id":"w","isEnabled":true}`, true, true},
+		{`{"id":"w","isEnabled":false}`, false, true},
+		{`{"id":"w","isEnabled":null}`, false, false},
+		{`{"id":"w"}`, false, false},
+		{`{"id":"w","isEnabled":"false"}`, false, false},
+	} {
+		var d itemDecoder
+		got, _ := decodeWorkflow([]byte(tt.item), &d)
+		if got.IsEnabled != tt.enabled || got.IsEnabledKnown != tt.known {
+			t.Errorf("%s: IsEnabled %v, known %v; want %v, %v", tt.item, got.IsEnabled, got.IsEnabledKnown, tt.enabled, tt.known)
+		}
 	}
 }
 

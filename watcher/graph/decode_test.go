@@ -279,7 +279,7 @@ func TestListRunsAndWorkflows(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantWF := []Workflow{{ID: "wf-1", DisplayName: "Offboard", Description: "leavers", Category: "leaver", Version: 7,
-		IsEnabled: true, LastModifiedDateTime: ptime("2024-04-01T00:00:00Z")}}
+		IsEnabled: true, IsEnabledKnown: true, LastModifiedDateTime: ptime("2024-04-01T00:00:00Z")}}
 	if !reflect.DeepEqual(gotWF, wantWF) {
 		t.Errorf("ListWorkflows() =\n%+v\nwant\n%+v", gotWF, wantWF)
 	}

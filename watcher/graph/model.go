@@ -8,12 +8,16 @@ import (
 // Workflow is a lifecycle workflow (identityGovernance.workflow). Category is
 // evolvable (joiner, leaver, mover, extensibility, …): kept as received.
 type Workflow struct {
-	ID                   string     `json:"id"`
-	DisplayName          string     `json:"displayName"`
-	Description          string     `json:"description"`
-	Category             string     `json:"category"`
-	Version              int        `json:"version"`
-	IsEnabled            bool       `json:"isEnabled"`
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+	Description string `json:"description"`
+	Category    string `json:"category"`
+	Version     int    `json:"version"`
+	IsEnabled   bool   `json:"isEnabled"`
+	// IsEnabledKnown reports that Graph sent isEnabled as a boolean: without it (absent,
+	// null or malformed) IsEnabled is false but says nothing, and a watcher must not
+	// announce the workflow disabled.
+	IsEnabledKnown       bool       `json:"-"`
 	IsSchedulingEnabled  bool       `json:"isSchedulingEnabled"`
 	LastModifiedDateTime *time.Time `json:"lastModifiedDateTime"`
 	// NextScheduleRunDateTime is when the workflow is expected to run next on the
@@ -42,6 +46,9 @@ type QuarantineDetails struct {
 	// percentageBasedThresholdExceeded, multipleConditionsExceeded or a newer member
 	// (the enum is evolvable), as received.
 	QuarantineType string `json:"quarantineType"`
+	// Raw is the object exactly as Graph sent it (compacted JSON), for events that carry
+	// Graph's property names and values untouched.
+	Raw json.RawMessage `json:"-"`
 }
 
 // Quarantine types Graph documents (identityGovernance.quarantineType).
