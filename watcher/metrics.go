@@ -16,6 +16,7 @@ type Metrics struct {
 	tracked     prometheus.Gauge
 	leader      prometheus.Gauge
 	failures    *prometheus.CounterVec
+	schedule    *scheduleMetrics
 }
 
 // NewMetrics creates the watcher's metrics and registers them with reg (nil: not
@@ -56,6 +57,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Failed polls of one workflow, by reason (graph, nats, conflict, canceled).",
 		}, []string{"reason"}),
 	}
+	m.schedule = newScheduleMetrics(reg)
 	if reg != nil {
 		reg.MustRegister(m.polls, m.duration, m.lastSuccess, m.published, m.duplicates, m.tracked, m.leader, m.failures)
 	}

@@ -56,6 +56,7 @@ func (w *Watcher) Poll(ctx context.Context) (PollStats, error) {
 	defer w.pollMu.Unlock()
 	start := w.now()
 	stats, err := w.poll(ctx, start)
+	w.sched.fullPolled(start, w.catalogue.list, w.state.watermarks())
 	end := w.now()
 	stats.Duration = end.Sub(start)
 	stats.Tracked = w.state.tracked()
@@ -69,25 +70,8 @@ func (w *Watcher) Poll(ctx context.Context) (PollStats, error) {
 
 func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) {
 	var stats PollStats
-	if nc := w.js.Conn(); nc != nil && !nc.IsConnected() {
-		// Nothing read now could be published: spare Graph the requests.
-		return stats, fmt.Errorf("%w: not connected (%s)", errNATS, nc.Status())
-	}
-	reload, err := w.state.needsLoad(ctx)
-	if err != nil {
+	if err := w.prepare(ctx); err != nil {
 		return stats, err
-	}
-	if reload {
-		if err := w.state.load(ctx); err != nil {
-			return stats, err
-		}
-	}
-	if w.tenant == "" {
-		t, err := w.graph.TenantID(ctx)
-		if err != nil {
-			return stats, fmt.Errorf("tenant id: %w", err)
-		}
-		w.tenant = t
 	}
 	wfs, complete, listErr := w.catalogue.workflows(ctx, start)
 	if listErr != nil {
@@ -130,6 +114,32 @@ func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) 
 		w.forgetVanished(ctx, wfs, start)
 	}
 	return stats, errors.Join(append([]error{listErr, markErr}, errs...)...)
+}
+
+// prepare makes sure a poll can work: NATS connected, the state loaded and current, the
+// tenant known.
+func (w *Watcher) prepare(ctx context.Context) error {
+	if nc := w.js.Conn(); nc != nil && !nc.IsConnected() {
+		// Nothing read now could be published: spare Graph the requests.
+		return fmt.Errorf("%w: not connected (%s)", errNATS, nc.Status())
+	}
+	reload, err := w.state.needsLoad(ctx)
+	if err != nil {
+		return err
+	}
+	if reload {
+		if err := w.state.load(ctx); err != nil {
+			return err
+		}
+	}
+	if w.tenant == "" {
+		t, err := w.graph.TenantID(ctx)
+		if err != nil {
+			return fmt.Errorf("tenant id: %w", err)
+		}
+		w.tenant = t
+	}
+	return nil
 }
 
 func (f *flow) hasMark() bool { return f.mark != nil && !f.mark.Floor.IsZero() }
