@@ -3,8 +3,6 @@ package watcher
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
@@ -39,37 +37,17 @@ func (w *Watcher) pollActive(ctx context.Context, wfs []graph.Workflow) (PollSta
 }
 
 func (w *Watcher) activePoll(ctx context.Context, wfs []graph.Workflow, start time.Time) (PollStats, error) {
-	stats := PollStats{Workflows: len(wfs)}
 	if err := w.prepare(ctx); err != nil {
-		return stats, err
+		return PollStats{Workflows: len(wfs)}, err
 	}
-	fstats := make([]flowStats, len(wfs))
-	errs := make([]error, len(wfs))
-	sem := make(chan struct{}, w.concurrency)
-	var wg sync.WaitGroup
-	for i, wf := range wfs {
-		f := w.state.flow(wf.ID)
-		if !f.hasMark() {
-			continue // new: the next full poll gives it its mark
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			var err error
-			if fstats[i], err = w.pollActiveWorkflow(ctx, wf, f); err != nil {
-				errs[i] = fmt.Errorf("workflow %s: %w", wf.ID, err)
-				return
-			}
+	// A workflow without a watermark is new: the next full poll gives it one.
+	stats, errs := w.pollFlows(ctx, wfs, false, func(ctx context.Context, wf graph.Workflow, f *flow) (flowStats, error) {
+		st, err := w.pollActiveWorkflow(ctx, wf, f)
+		if err == nil {
 			w.sched.activeDone(wf.ID, start)
-		})
-	}
-	wg.Wait()
-	for i := range wfs {
-		stats.add(fstats[i])
-		if errs[i] != nil {
-			stats.FailedWorkflows++
 		}
-	}
+		return st, err
+	})
 	return stats, errors.Join(errs...)
 }
 

@@ -82,34 +82,7 @@ func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) 
 	}
 	markErr := w.ensureMarks(ctx, wfs, start, complete)
 
-	stats.Workflows = len(wfs)
-	fstats := make([]flowStats, len(wfs))
-	errs := make([]error, len(wfs))
-	sem := make(chan struct{}, w.concurrency)
-	var wg sync.WaitGroup
-	for i, wf := range wfs {
-		f := w.state.flow(wf.ID)
-		if !f.hasMark() {
-			errs[i] = fmt.Errorf("workflow %s: no watermark", wf.ID) // ensureMarks said why
-			continue
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			var err error
-			fstats[i], err = w.pollWorkflow(ctx, wf, f)
-			if err != nil {
-				errs[i] = fmt.Errorf("workflow %s: %w", wf.ID, err)
-			}
-		})
-	}
-	wg.Wait()
-	for i := range wfs {
-		stats.add(fstats[i])
-		if errs[i] != nil {
-			stats.FailedWorkflows++
-		}
-	}
+	stats, errs := w.pollFlows(ctx, wfs, true, w.pollWorkflow)
 	if complete {
 		w.forgetVanished(ctx, wfs, start)
 	}
@@ -140,6 +113,44 @@ func (w *Watcher) prepare(ctx context.Context) error {
 		w.tenant = t
 	}
 	return nil
+}
+
+// pollFlows polls each workflow of wfs with poll, w.concurrency at a time, and adds the
+// stats up; errs holds each workflow's error. A workflow without a watermark is not
+// polled: an error when needMark says so, skipped otherwise.
+func (w *Watcher) pollFlows(ctx context.Context, wfs []graph.Workflow, needMark bool,
+	poll func(context.Context, graph.Workflow, *flow) (flowStats, error)) (PollStats, []error) {
+	stats := PollStats{Workflows: len(wfs)}
+	fstats := make([]flowStats, len(wfs))
+	errs := make([]error, len(wfs))
+	sem := make(chan struct{}, w.concurrency)
+	var wg sync.WaitGroup
+	for i, wf := range wfs {
+		f := w.state.flow(wf.ID)
+		if !f.hasMark() {
+			if needMark {
+				errs[i] = fmt.Errorf("workflow %s: no watermark", wf.ID) // ensureMarks said why
+			}
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			var err error
+			fstats[i], err = poll(ctx, wf, f)
+			if err != nil {
+				errs[i] = fmt.Errorf("workflow %s: %w", wf.ID, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range wfs {
+		stats.add(fstats[i])
+		if errs[i] != nil {
+			stats.FailedWorkflows++
+		}
+	}
+	return stats, errs
 }
 
 func (f *flow) hasMark() bool { return f.mark != nil && !f.mark.Floor.IsZero() }

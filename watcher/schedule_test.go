@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -301,7 +302,7 @@ func TestActivePollCost(t *testing.T) {
 		return st
 	}
 	active()
-	if got, want := e.requests(), map[graphsim.Operation]int64{graphsim.OpListResults: 2}; !mapsEqual(got, want) {
+	if got, want := e.requests(), map[graphsim.Operation]int64{graphsim.OpListResults: 2}; !maps.Equal(got, want) {
 		t.Errorf("quiet active poll: %v, want %v", got, want)
 	}
 
@@ -309,7 +310,7 @@ func TestActivePollCost(t *testing.T) {
 	active()
 	// 120 new results: the not-final list takes three pages of 50, the completed one
 	// one; the runs list and the run's results (three pages) give their run id.
-	if got, want := e.requests(), map[graphsim.Operation]int64{graphsim.OpListResults: 4, graphsim.OpListRuns: 1, graphsim.OpListRunResults: 3}; !mapsEqual(got, want) {
+	if got, want := e.requests(), map[graphsim.Operation]int64{graphsim.OpListResults: 4, graphsim.OpListRuns: 1, graphsim.OpListRunResults: 3}; !maps.Equal(got, want) {
 		t.Errorf("active poll of a new run: %v, want %v", got, want)
 	}
 	for _, id := range ids[:10] {
@@ -317,7 +318,7 @@ func TestActivePollCost(t *testing.T) {
 	}
 	e.set(ids[10], events.StatusCompleted, time.Time{})
 	st := active()
-	if got, want := e.requests(), map[graphsim.Operation]int64{graphsim.OpListResults: 4}; !mapsEqual(got, want) {
+	if got, want := e.requests(), map[graphsim.Operation]int64{graphsim.OpListResults: 4}; !maps.Equal(got, want) {
 		t.Errorf("active poll during the run: %v, want %v (no run listed again)", got, want)
 	}
 	if st.Published != 11 {
@@ -332,20 +333,6 @@ func TestActivePollCost(t *testing.T) {
 	if m := e.mark(w, wf.ID); !m.Watermark.Equal(t0) {
 		t.Errorf("watermark %v after active polls, want the full poll's %v", m.Watermark, t0)
 	}
-}
-
-func mapsEqual(a, b map[graphsim.Operation]int64) bool {
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	for k, v := range b {
-		if a[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestActivePollCrashRepublishesOnce: an active poll dying between publishing and
