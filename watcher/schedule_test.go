@@ -2,8 +2,10 @@ package watcher
 
 import (
 	"context"
+	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -416,13 +418,15 @@ func TestScheduleModes(t *testing.T) {
 }
 
 // TestScheduleMetrics: one series per watched workflow, deleted when it is no longer
-// watched.
+// watched; a switch of mode is logged with its reason.
 func TestScheduleMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	st := newState(nil, quietLog())
 	st.flow("busy").results["r"] = &record{ID: "r", Status: "inProgress", Seen: t0}
-	s := newScheduler(time.Minute, 5*time.Second, st, quietLog(), m)
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := newScheduler(time.Minute, 5*time.Second, st, log, m)
 	s.fullPolled(t0, []graph.Workflow{{ID: "busy"}, {ID: "quiet"}}, nil)
 	s.setNextFull(t0.Add(time.Minute))
 	due, next := s.plan(t0.Add(time.Second))
@@ -434,6 +438,9 @@ func TestScheduleMetrics(t *testing.T) {
 		if got := testutil.ToFloat64(g.WithLabelValues(wf)); got != want {
 			t.Errorf("%s{workflow=%q} = %v, want %v", "gauge", wf, got, want)
 		}
+	}
+	if line := `msg="workflow poll mode changed" workflow=busy mode=active reason="results not final"`; !strings.Contains(logs.String(), line) {
+		t.Errorf("logs lack %s:\n%s", line, logs.String())
 	}
 	wantGauge(m.schedule.active, "busy", 1)
 	wantGauge(m.schedule.active, "quiet", 0)
@@ -450,4 +457,38 @@ func TestScheduleMetrics(t *testing.T) {
 	if due, _ := s.plan(t0.Add(time.Minute + 5*time.Second)); !slices.ContainsFunc(due, func(wf graph.Workflow) bool { return wf.ID == "busy" }) {
 		t.Errorf("due %v, want the busy workflow an active interval after the full poll", due)
 	}
+}
+
+// TestLateReportIsLeftToTheFullPoll: a failure Graph reports later behind its
+// completedDateTime than an active poll looks back is not lost: the next full poll,
+// whose window reaches back the whole overlap from the watermark, announces it.
+func TestLateReportIsLeftToTheFullPoll(t *testing.T) {
+	e := newEnv(t)
+	wf, u := e.workflow("Leavers", 1)
+	ids := e.run(wf, "r", time.Time{}, u...)
+	w := e.watcher(func(o *Options) { o.PollInterval = 15 * time.Minute })
+	e.poll(w)
+	active := func() PollStats {
+		t.Helper()
+		st, err := w.pollActive(context.Background(), w.sched.wfs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	for range 120 { // ten minutes of active polls
+		e.clock.advance(5 * time.Second)
+		active()
+	}
+	// Reported now, completed five minutes ago: behind the active polls' look-back.
+	e.set(ids[0], events.StatusFailed, e.clock.now().Add(-5*time.Minute))
+	e.clock.advance(5 * time.Second)
+	if st := active(); st.Published != 0 {
+		t.Fatalf("active poll published %d, want the late report left to the full poll", st.Published)
+	}
+	e.clock.advance(5 * time.Second)
+	if st := e.poll(w); st.Published != 1 {
+		t.Errorf("full poll published %d, want the late failure", st.Published)
+	}
+	e.wantChanges(0, "r0: null → queued", "r0: queued → failed")
 }
