@@ -84,6 +84,13 @@ func ActionSubject(prefix, workflowID, kind string) string {
 	return prefix + ".action." + Token(workflowID) + "." + Token(kind)
 }
 
+// ActionFilter is the subject filter matching the action events of kind, of any
+// workflow: the watcher follows <prefix>.action.*.accepted to learn of lcwnotify's own
+// activations.
+func ActionFilter(prefix, kind string) string {
+	return prefix + ".action.*." + Token(kind)
+}
+
 // AllActions is the subject filter matching every action event.
 func AllActions(prefix string) string { return prefix + ".action.>" }
 

@@ -31,6 +31,9 @@ func TestSubjects(t *testing.T) {
 	if got, want := ResultFilter("corp.lcw", "completedWithErrors"), "corp.lcw.result.*.completedWithErrors"; got != want {
 		t.Errorf("ResultFilter = %q, want %q", got, want)
 	}
+	if got, want := ActionFilter("corp.lcw", ActionAccepted), "corp.lcw.action.*.accepted"; got != want {
+		t.Errorf("ActionFilter = %q, want %q", got, want)
+	}
 	if got, want := DeadLetterSubject("lcw", "slack"), "lcw.dlq.slack"; got != want {
 		t.Errorf("DeadLetterSubject = %q, want %q", got, want)
 	}

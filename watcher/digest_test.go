@@ -36,7 +36,7 @@ func (e *env) digests() []*events.DigestEvent {
 	return out
 }
 
-func schedule(t *testing.T, spec, zone string) *digest.Schedule {
+func digestSchedule(t *testing.T, spec, zone string) *digest.Schedule {
 	t.Helper()
 	loc, err := time.LoadLocation(zone)
 	if err != nil {
@@ -64,7 +64,7 @@ func (e *env) checkDigest(w *Watcher, want DigestOutcome) {
 func TestDigestOncePerPeriod(t *testing.T) {
 	e := newEnv(t) // t0 is Monday 2025-03-10 12:00 UTC
 	wf, u := e.workflow("Offboard", 4)
-	sched := schedule(t, "daily@09:00", "UTC")
+	sched := digestSchedule(t, "daily@09:00", "UTC")
 	reg := prometheus.NewRegistry()
 	withDigest := func(o *Options) { o.Digest, o.Metrics = sched, NewMetrics(nil) }
 	w := e.watcher(withDigest, func(o *Options) { o.Metrics = NewMetrics(reg) })
@@ -123,7 +123,7 @@ func TestDigestOncePerPeriod(t *testing.T) {
 	e.noDuplicates()
 
 	// Another schedule starts over: nothing is sent for the period that just ended.
-	weekly := e.watcher(func(o *Options) { o.Digest = schedule(t, "weekly@mon 09:00", "UTC") })
+	weekly := e.watcher(func(o *Options) { o.Digest = digestSchedule(t, "weekly@mon 09:00", "UTC") })
 	e.checkDigest(weekly, DigestFirst)
 	e.checkDigest(weekly, DigestNotDue)
 }
@@ -134,7 +134,7 @@ func TestDigestAcrossDaylightSaving(t *testing.T) {
 	e := newEnv(t)
 	e.clock.t = time.Date(2025, 10, 25, 10, 0, 0, 0, time.UTC) // Saturday, 12:00 in Berlin
 	e.workflow("Offboard", 0)
-	w := e.watcher(func(o *Options) { o.Digest = schedule(t, "daily@09:00", "Europe/Berlin") })
+	w := e.watcher(func(o *Options) { o.Digest = digestSchedule(t, "daily@09:00", "Europe/Berlin") })
 	e.checkDigest(w, DigestFirst)
 	e.clock.t = time.Date(2025, 10, 26, 7, 59, 0, 0, time.UTC) // 08:59 CET
 	e.checkDigest(w, DigestNotDue)
@@ -159,7 +159,7 @@ func TestDigestRetriedThenMarkedPartial(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := e.watcher(func(o *Options) {
-		o.Graph, o.Digest, o.DigestPatience = impatient, schedule(t, "daily@09:00", "UTC"), 30*time.Minute
+		o.Graph, o.Digest, o.DigestPatience = impatient, digestSchedule(t, "daily@09:00", "UTC"), 30*time.Minute
 	})
 	e.checkDigest(w, DigestFirst)
 	e.clock.advance(21 * time.Hour) // past 09:00
@@ -194,7 +194,7 @@ func TestDigestRetriedThenMarkedPartial(t *testing.T) {
 func TestDigestTwoReplicas(t *testing.T) {
 	e := newEnv(t)
 	e.workflow("Offboard", 0)
-	sched := schedule(t, "daily@09:00", "UTC")
+	sched := digestSchedule(t, "daily@09:00", "UTC")
 	withDigest := func(o *Options) { o.Digest = sched }
 	a := e.start("a", withDigest)
 	eventually(t, "a leading", a.w.Leader)

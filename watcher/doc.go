@@ -9,6 +9,12 @@
 // to changes: task results and the user of a result entering a notify status, and a
 // tracked result that no list returned.
 //
+// Polls come in two kinds (schedule.go): a full poll of every workflow every
+// PollInterval, as above, and in between, every ActiveInterval, an active poll of the
+// workflows in which something can change soon — a result not final, a scheduled run
+// due, an activation lcwnotify made — that reads only what changed since their previous
+// poll. Full polls carry every guarantee; active polls only bring announcements forward.
+//
 // Every change is published before it is recorded: the event is stored with its
 // deterministic id as Nats-Msg-Id, and only then is the state advanced with
 // compare-and-set; the watermark moves last. A crash in between re-publishes an event

@@ -42,7 +42,14 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	clock := &fakeClock{t: t0}
-	sim := graphsim.New(graphsim.Options{Now: clock.now, Seed: 1, PageSize: 50})
+	return newEnvOn(t, clock, graphsim.Options{Now: clock.now, Seed: 1, PageSize: 50})
+}
+
+// newEnvOn is newEnv with the simulator's options given; clock is the test's clock
+// (nil when the test runs the watcher on a simClock of its own).
+func newEnvOn(t testing.TB, clock *fakeClock, so graphsim.Options) *env {
+	t.Helper()
+	sim := graphsim.New(so)
 	hs := httptest.NewServer(sim)
 	t.Cleanup(hs.Close)
 	log := slog.New(slog.DiscardHandler)
@@ -125,8 +132,10 @@ func (e *env) watcher(mod ...func(*Options)) *Watcher {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	w.now = e.clock.now
-	w.lease.now = e.clock.now
+	if o.Clock == nil {
+		w.now = e.clock.now
+		w.lease.now = e.clock.now
+	}
 	return w
 }
 

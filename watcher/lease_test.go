@@ -7,16 +7,30 @@ import (
 	"time"
 )
 
-// fakeClock is a monotonic clock a test moves by hand.
+// fakeClock is a monotonic clock a test moves by hand, or lets run in real time.
 type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu      sync.Mutex
+	t       time.Time
+	running time.Time // when run was called: the clock moves with real time since
 }
 
 func (c *fakeClock) now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.running.IsZero() {
+		return c.t.Add(time.Since(c.running))
+	}
 	return c.t
+}
+
+// run makes the clock move with real time from now on, for a watcher under Run that
+// waits on real timers.
+func (c *fakeClock) run() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running.IsZero() {
+		c.running = time.Now()
+	}
 }
 
 func (c *fakeClock) advance(d time.Duration) {

@@ -19,6 +19,7 @@ type Metrics struct {
 	leader      prometheus.Gauge
 	failures    *prometheus.CounterVec
 	requests    prometheus.Histogram
+	schedule    *scheduleMetrics
 }
 
 // NewMetrics creates the watcher's metrics and registers them with reg (nil: not
@@ -73,6 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{5, 10, 20, 35, 50, 100, 200, 350, 500, 1000, 2000, 5000, 10000},
 		}),
 	}
+	m.schedule = newScheduleMetrics(reg)
 	if reg != nil {
 		reg.MustRegister(m.polls, m.duration, m.lastSuccess, m.published, m.duplicates, m.wfEvents, m.digests, m.tracked, m.leader, m.failures, m.requests)
 	}

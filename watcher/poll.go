@@ -64,6 +64,7 @@ func (w *Watcher) Poll(ctx context.Context) (PollStats, error) {
 	var requests graph.RequestCount
 	start := w.now()
 	stats, err := w.poll(graph.WithRequestCount(ctx, &requests), start)
+	w.sched.fullPolled(start, w.catalogue.list, w.state.watermarks())
 	end := w.now()
 	stats.Duration = end.Sub(start)
 	stats.GraphRequests, stats.GraphThrottled = requests.Requests(), requests.Throttled()
@@ -79,25 +80,8 @@ func (w *Watcher) Poll(ctx context.Context) (PollStats, error) {
 
 func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) {
 	var stats PollStats
-	if nc := w.js.Conn(); nc != nil && !nc.IsConnected() {
-		// Nothing read now could be published: spare Graph the requests.
-		return stats, fmt.Errorf("%w: not connected (%s)", errNATS, nc.Status())
-	}
-	reload, err := w.state.needsLoad(ctx)
-	if err != nil {
+	if err := w.prepare(ctx); err != nil {
 		return stats, err
-	}
-	if reload {
-		if err := w.state.load(ctx); err != nil {
-			return stats, err
-		}
-	}
-	if w.tenant == "" {
-		t, err := w.graph.TenantID(ctx)
-		if err != nil {
-			return stats, fmt.Errorf("tenant id: %w", err)
-		}
-		w.tenant = t
 	}
 	wfs, complete, listErr := w.catalogue.workflows(ctx, start)
 	if listErr != nil {
@@ -108,10 +92,48 @@ func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) 
 	}
 	markErr := w.ensureMarks(ctx, wfs, start, complete)
 	// A quarantined workflow stops everyone it would process: told before its results.
-	var stateErr error
-	stats.StateChanges, stats.Duplicates, stateErr = w.checkStates(ctx, wfs, w.catalogue.fresh, start)
+	changes, dups, stateErr := w.checkStates(ctx, wfs, w.catalogue.fresh, start)
 
-	stats.Workflows = len(wfs)
+	stats, errs := w.pollFlows(ctx, wfs, true, w.pollWorkflow)
+	stats.StateChanges, stats.Duplicates = changes, stats.Duplicates+dups
+	if complete {
+		w.forgetVanished(ctx, wfs, start)
+	}
+	return stats, errors.Join(append([]error{listErr, markErr, stateErr}, errs...)...)
+}
+
+// prepare makes sure a poll can work: NATS connected, the state loaded and current, the
+// tenant known.
+func (w *Watcher) prepare(ctx context.Context) error {
+	if nc := w.js.Conn(); nc != nil && !nc.IsConnected() {
+		// Nothing read now could be published: spare Graph the requests.
+		return fmt.Errorf("%w: not connected (%s)", errNATS, nc.Status())
+	}
+	reload, err := w.state.needsLoad(ctx)
+	if err != nil {
+		return err
+	}
+	if reload {
+		if err := w.state.load(ctx); err != nil {
+			return err
+		}
+	}
+	if w.tenant == "" {
+		t, err := w.graph.TenantID(ctx)
+		if err != nil {
+			return fmt.Errorf("tenant id: %w", err)
+		}
+		w.tenant = t
+	}
+	return nil
+}
+
+// pollFlows polls each workflow of wfs with poll, w.concurrency at a time, and adds the
+// stats up; errs holds each workflow's error. A workflow without a watermark is not
+// polled: an error when needMark says so, skipped otherwise.
+func (w *Watcher) pollFlows(ctx context.Context, wfs []graph.Workflow, needMark bool,
+	poll func(context.Context, graph.Workflow, *flow) (flowStats, error)) (PollStats, []error) {
+	stats := PollStats{Workflows: len(wfs)}
 	fstats := make([]flowStats, len(wfs))
 	errs := make([]error, len(wfs))
 	sem := make(chan struct{}, w.concurrency)
@@ -119,14 +141,16 @@ func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) 
 	for i, wf := range wfs {
 		f := w.state.flow(wf.ID)
 		if !f.hasMark() {
-			errs[i] = fmt.Errorf("workflow %s: no watermark", wf.ID) // ensureMarks said why
+			if needMark {
+				errs[i] = fmt.Errorf("workflow %s: no watermark", wf.ID) // ensureMarks said why
+			}
 			continue
 		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			var err error
-			fstats[i], err = w.pollWorkflow(ctx, wf, f)
+			fstats[i], err = poll(ctx, wf, f)
 			if err != nil {
 				errs[i] = fmt.Errorf("workflow %s: %w", wf.ID, err)
 			}
@@ -139,10 +163,7 @@ func (w *Watcher) poll(ctx context.Context, start time.Time) (PollStats, error) 
 			stats.FailedWorkflows++
 		}
 	}
-	if complete {
-		w.forgetVanished(ctx, wfs, start)
-	}
-	return stats, errors.Join(append([]error{listErr, markErr, stateErr}, errs...)...)
+	return stats, errs
 }
 
 func (f *flow) hasMark() bool { return f.mark != nil && !f.mark.Floor.IsZero() }

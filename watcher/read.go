@@ -83,57 +83,16 @@ type reading struct {
 // since its results were last listed. Runs come last so that a result first seen in a
 // workflow-wide list, whose run was created meanwhile, still learns its run id.
 func (w *Watcher) read(ctx context.Context, f *flow, win window) (reading, error) {
-	rd := reading{obs: make(observations), runs: make(map[string]time.Time)}
+	rd := newReading()
 	wf := f.id
-	list := func(what string, q graph.Query) error {
-		res, err := w.graph.ListResults(ctx, wf, q)
-		if err != nil {
-			return fmt.Errorf("list %s: %w", what, err)
-		}
-		at := w.now()
-		for _, r := range res {
-			rd.obs.add(r, "", at)
-		}
-		return nil
-	}
-	if err := list("results not final", graph.Query{Filter: notFinal(win)}); err != nil {
+	if err := w.listResults(ctx, &rd, wf, "results not final", notFinal(win)); err != nil {
 		return rd, err
 	}
-	if err := list("results completed", graph.Query{Filter: graph.Between("completedDateTime", win.from, win.to)}); err != nil {
+	if err := w.listResults(ctx, &rd, wf, "results completed", graph.Between("completedDateTime", win.from, win.to)); err != nil {
 		return rd, err
 	}
-	runs, err := w.graph.ListRuns(ctx, wf, graph.Query{
-		Filter: graph.Between("lastUpdatedDateTime", win.from, win.to),
-		Select: runSelect,
-	})
-	if err != nil {
-		return rd, fmt.Errorf("list runs updated: %w", err)
-	}
-	for _, run := range runs {
-		var updated time.Time
-		if run.LastUpdatedDateTime != nil {
-			updated = *run.LastUpdatedDateTime
-		}
-		if seen, ok := f.mark.Runs[run.ID]; ok && !updated.IsZero() && seen.Equal(updated) {
-			continue // listed already, and unchanged since
-		}
-		res, err := w.graph.ListRunResults(ctx, wf, run.ID, graph.Query{Filter: graph.Between("scheduledDateTime", win.reach, win.to)})
-		if refused(err) {
-			// Gone between the two requests (404), or refused for good. Its results'
-			// changes reach the workflow's own lists; only their run id is lost. Not
-			// marked listed: tried again while the run is inside the window.
-			w.log.Warn("cannot list the results of a run listed as updated: they are announced without their run id",
-				"workflow", wf, "run", run.ID, "err", err)
-			continue
-		}
-		if err != nil {
-			return rd, fmt.Errorf("list results of run %s: %w", run.ID, err)
-		}
-		at := w.now()
-		for _, r := range res {
-			rd.obs.add(r, run.ID, at)
-		}
-		rd.runs[run.ID] = updated
+	if err := w.readRuns(ctx, &rd, f, win); err != nil {
+		return rd, err
 	}
 	for _, rec := range f.snapshot() {
 		if events.IsFinal(rec.Status) || rd.obs[rec.ID] != nil {
@@ -159,6 +118,64 @@ func (w *Watcher) read(ctx context.Context, f *flow, win window) (reading, error
 		rd.obs.add(r, rec.RunID, w.now())
 	}
 	return rd, nil
+}
+
+func newReading() reading {
+	return reading{obs: make(observations), runs: make(map[string]time.Time)}
+}
+
+// listResults adds to rd the results of workflow wf that filter selects; what names
+// the list in an error.
+func (w *Watcher) listResults(ctx context.Context, rd *reading, wf, what string, filter graph.Filter) error {
+	res, err := w.graph.ListResults(ctx, wf, graph.Query{Filter: filter})
+	if err != nil {
+		return fmt.Errorf("list %s: %w", what, err)
+	}
+	at := w.now()
+	for _, r := range res {
+		rd.obs.add(r, "", at)
+	}
+	return nil
+}
+
+// readRuns adds to rd the runs of f updated in the window, and the results of each run
+// that changed since its results were last listed.
+func (w *Watcher) readRuns(ctx context.Context, rd *reading, f *flow, win window) error {
+	wf := f.id
+	runs, err := w.graph.ListRuns(ctx, wf, graph.Query{
+		Filter: graph.Between("lastUpdatedDateTime", win.from, win.to),
+		Select: runSelect,
+	})
+	if err != nil {
+		return fmt.Errorf("list runs updated: %w", err)
+	}
+	for _, run := range runs {
+		var updated time.Time
+		if run.LastUpdatedDateTime != nil {
+			updated = *run.LastUpdatedDateTime
+		}
+		if seen, ok := f.mark.Runs[run.ID]; ok && !updated.IsZero() && seen.Equal(updated) {
+			continue // listed already, and unchanged since
+		}
+		res, err := w.graph.ListRunResults(ctx, wf, run.ID, graph.Query{Filter: graph.Between("scheduledDateTime", win.reach, win.to)})
+		if refused(err) {
+			// Gone between the two requests (404), or refused for good. Its results'
+			// changes reach the workflow's own lists; only their run id is lost. Not
+			// marked listed: tried again while the run is inside the window.
+			w.log.Warn("cannot list the results of a run listed as updated: they are announced without their run id",
+				"workflow", wf, "run", run.ID, "err", err)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("list results of run %s: %w", run.ID, err)
+		}
+		at := w.now()
+		for _, r := range res {
+			rd.obs.add(r, run.ID, at)
+		}
+		rd.runs[run.ID] = updated
+	}
+	return nil
 }
 
 // nextRuns is the runs map of the next mark: the runs listed, and the ones listed

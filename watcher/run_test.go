@@ -27,8 +27,13 @@ func (e *env) start(name string, mod ...func(*Options)) *running {
 		o.Instance = name
 		o.PollInterval = 40 * time.Millisecond
 		o.LeaseTTL = time.Second // generous: a loaded CI machine under -race must not lose a live lease
+		// The clock moves: a failure made before the first poll that succeeded is
+		// announced, not history.
+		o.Lookback = time.Hour
 	}}, mod...)...)
 	w.lease.now = time.Now
+	// Run waits on real timers here, so its clock, and the simulator's, must move.
+	e.clock.run()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{w: w, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- w.Run(ctx) }()

@@ -67,6 +67,12 @@ type Options struct {
 	Workflows []string
 	// PollInterval is the time between polls (LCW_POLL_INTERVAL). Default 1m.
 	PollInterval time.Duration
+	// ActiveInterval is the time between polls of a workflow in which something can
+	// change soon (LCW_POLL_ACTIVE_INTERVAL): a run or result not final, a scheduled run
+	// due, an activation lcwnotify made. Default DefaultActiveInterval, or PollInterval
+	// when that is shorter; equal to PollInterval, every workflow is polled at
+	// PollInterval alone.
+	ActiveInterval time.Duration
 	// Lookback applies on the very first start only (LCW_LOOKBACK): results that reached a
 	// final status longer ago are recorded as history, not announced.
 	Lookback time.Duration
@@ -84,6 +90,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics from NewMetrics; nil records nothing.
 	Metrics *Metrics
+	// Clock is the time the watcher runs on; nil is the system clock. Tests and
+	// benchmarks give a simulated one (see Clock).
+	Clock Clock
 
 	// Concurrency is how many workflows are polled at once. Default 4.
 	Concurrency int
@@ -114,6 +123,10 @@ type Watcher struct {
 	log         *slog.Logger
 	metrics     *Metrics
 	interval    time.Duration
+	sched       *scheduler
+	clock       Clock
+	stream      string
+	prefix      string
 	lookback    time.Duration
 	overlap     time.Duration
 	notify      map[string]bool
@@ -158,13 +171,21 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 	if o.LeaseTTL == 0 {
 		o.LeaseTTL = 3 * o.PollInterval
 	}
+	if o.ActiveInterval == 0 {
+		o.ActiveInterval = min(DefaultActiveInterval, o.PollInterval)
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
 	switch {
-	case o.PollInterval < 0, o.Overlap < 0, o.Lookback < 0, o.LeaseTTL < 0, o.PublishTimeout < 0, o.Concurrency < 0:
+	case o.PollInterval < 0, o.ActiveInterval < 0, o.Overlap < 0, o.Lookback < 0, o.LeaseTTL < 0, o.PublishTimeout < 0, o.Concurrency < 0:
 		return nil, errors.New("watcher: negative interval, overlap, lookback, lease TTL, timeout or concurrency")
 	case o.DigestPatience < 0:
 		return nil, errors.New("watcher: negative digest patience")
 	case o.LeaseTTL < o.PollInterval:
 		return nil, fmt.Errorf("watcher: lease TTL %v is shorter than the poll interval %v", o.LeaseTTL, o.PollInterval)
+	case o.ActiveInterval > o.PollInterval:
+		return nil, fmt.Errorf("watcher: active interval %v is longer than the poll interval %v", o.ActiveInterval, o.PollInterval)
 	}
 	if o.NotifyStatuses == nil {
 		o.NotifyStatuses = DefaultNotifyStatuses
@@ -203,22 +224,29 @@ func New(ctx context.Context, o Options) (*Watcher, error) {
 	for _, s := range o.NotifyStatuses {
 		notify[s] = true
 	}
+	st := newState(kv, log)
+	ls := newLease(kv, o.Instance, o.LeaseTTL, log)
+	ls.now = o.Clock.Now
 	return &Watcher{
 		graph:       o.Graph,
 		js:          o.JS,
 		pub:         events.NewPublisher(o.JS, o.Stream, o.Prefix),
-		state:       newState(kv, log),
-		lease:       newLease(kv, o.Instance, o.LeaseTTL, log),
+		state:       st,
+		lease:       ls,
 		catalogue:   newCatalogue(o.Graph, o.Workflows),
 		log:         log,
 		metrics:     o.Metrics,
 		interval:    o.PollInterval,
+		sched:       newScheduler(o.PollInterval, o.ActiveInterval, st, log, o.Metrics),
+		clock:       o.Clock,
+		stream:      o.Stream,
+		prefix:      o.Prefix,
 		lookback:    o.Lookback,
 		overlap:     o.Overlap,
 		notify:      notify,
 		concurrency: o.Concurrency,
 		pubTimeout:  o.PublishTimeout,
-		now:         time.Now,
+		now:         o.Clock.Now,
 		digest:      dg,
 		stateWarned: map[string]bool{},
 	}, nil
@@ -258,10 +286,12 @@ func (w *Watcher) GraphAccess() error {
 // Leader reports whether this replica holds the polling lease.
 func (w *Watcher) Leader() bool { return w.lease.held() }
 
-// Run polls every PollInterval while this replica holds the lease, and stands by while
-// another does, until ctx ends; then it lets the poll in flight record what it has
-// published, releases the lease and returns nil. A failed poll is logged and retried
-// at the next tick: Run never returns because of one.
+// Run polls while this replica holds the lease, and stands by while another does,
+// until ctx ends; then it lets the poll in flight record what it has published, releases
+// the lease and returns nil. Every PollInterval it polls every workflow (a full poll);
+// in between, every ActiveInterval, the workflows the schedule holds active (see
+// Schedule). A failed poll is logged and retried at the next tick: Run never returns
+// because of one.
 func (w *Watcher) Run(ctx context.Context) error {
 	lead := make(chan struct{}, 1)
 	var wg sync.WaitGroup
@@ -270,8 +300,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 		// Checked at least every minute: a digest goes out within a minute of its time.
 		wg.Go(func() { w.runDigests(ctx, min(w.interval, time.Minute)) })
 	}
+	if w.sched.active < w.interval {
+		wg.Go(func() { w.watchActivations(ctx) })
+	}
 	defer func() {
 		wg.Wait()
+		w.sched.setNextFull(time.Time{})
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := w.lease.release(rctx); err != nil {
@@ -279,16 +313,49 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}
 		w.metrics.setLeader(false)
 	}()
-	tick := time.NewTicker(w.interval)
-	defer tick.Stop()
+	full := newPace(w.now(), w.interval)
+	leadNow := false
 	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		case <-lead:
+		now := w.now()
+		var due []graph.Workflow
+		var next time.Time
+		if w.lease.held() {
+			w.sched.setNextFull(full.next)
+			due, next = w.sched.plan(now)
+		} else {
+			w.sched.setNextFull(time.Time{})
 		}
-		stats, polled, err := w.pollWhileLeading(ctx)
+		kind := "poll"
+		var poll func(context.Context) (PollStats, error)
+		switch {
+		case leadNow || full.due(now):
+			leadNow = false
+			full.skip(now)
+			poll = w.Poll
+		case len(due) > 0:
+			kind = "active poll"
+			poll = func(ctx context.Context) (PollStats, error) { return w.pollActive(ctx, due) }
+		default:
+			until := full.next
+			if !next.IsZero() && next.Before(until) {
+				until = next
+			}
+			// One timer per wait: a simulated clock tells a blocked Run by it.
+			t := w.clock.NewTimer(until.Sub(now))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C():
+			case <-lead:
+				t.Stop()
+				leadNow = true
+			case <-w.sched.wake:
+				t.Stop()
+			}
+			continue
+		}
+		stats, polled, err := w.pollWhileLeading(ctx, poll)
 		if !polled {
 			continue
 		}
@@ -296,19 +363,19 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			w.log.Error("poll failed: the workflows that failed advanced nothing and are retried at the next poll",
+			w.log.Error(kind+" failed: the workflows that failed advanced nothing and are retried at the next poll",
 				"err", err, "failed_workflows", stats.FailedWorkflows, "workflows", stats.Workflows, "graph_requests", stats.GraphRequests)
 			continue
 		}
-		w.log.Debug("poll done", "workflows", stats.Workflows, "observed", stats.Observed,
+		w.log.Debug(kind+" done", "workflows", stats.Workflows, "observed", stats.Observed,
 			"published", stats.Published, "duplicates", stats.Duplicates, "tracked", stats.Tracked,
 			"graph_requests", stats.GraphRequests, "graph_throttled", stats.GraphThrottled, "duration", stats.Duration)
 	}
 }
 
-// pollWhileLeading polls once if this replica holds the lease, under a context that
+// pollWhileLeading runs poll once if this replica holds the lease, under a context that
 // keepLease cancels when the lease is lost.
-func (w *Watcher) pollWhileLeading(ctx context.Context) (stats PollStats, polled bool, err error) {
+func (w *Watcher) pollWhileLeading(ctx context.Context, poll func(context.Context) (PollStats, error)) (stats PollStats, polled bool, err error) {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w.cancelMu.Lock()
@@ -325,7 +392,7 @@ func (w *Watcher) pollWhileLeading(ctx context.Context) (stats PollStats, polled
 	if !w.lease.held() {
 		return PollStats{}, false, nil
 	}
-	stats, err = w.Poll(pctx)
+	stats, err = poll(pctx)
 	return stats, true, err
 }
 
@@ -333,8 +400,7 @@ func (w *Watcher) pollWhileLeading(ctx context.Context) (stats PollStats, polled
 // lead when this replica becomes the leader and abandoning the poll in flight when it
 // stops being it.
 func (w *Watcher) keepLease(ctx context.Context, lead chan<- struct{}) {
-	t := time.NewTicker(w.lease.ttl / 3)
-	defer t.Stop()
+	renew := newPace(w.now(), w.lease.ttl/3)
 	wasHeld := false
 	for {
 		held, acquired, err := w.lease.acquire(ctx)
@@ -360,10 +426,13 @@ func (w *Watcher) keepLease(ctx context.Context, lead chan<- struct{}) {
 			w.cancelMu.Unlock()
 		}
 		wasHeld = held
+		renew.skip(w.now())
+		t := w.clock.NewTimer(renew.next.Sub(w.now()))
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

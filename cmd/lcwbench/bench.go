@@ -18,10 +18,11 @@ type bench struct {
 
 // results are everything measured.
 type results struct {
-	machine machine
-	poll    []pollCost
-	burst   *burstResult
-	latency *latencyResult
+	machine  machine
+	poll     []pollCost
+	burst    *burstResult
+	latency  *latencyResult
+	adaptive *adaptiveResult
 }
 
 func (b *bench) run(ctx context.Context) (*results, error) {
@@ -55,6 +56,11 @@ func (b *bench) run(ctx context.Context) (*results, error) {
 	if b.o.does(phaseLatency) {
 		if res.latency, err = b.latency(ctx); err != nil {
 			return nil, fmt.Errorf("latency: %w", err)
+		}
+	}
+	if b.o.does(phaseAdaptive) {
+		if res.adaptive, err = b.adaptive(ctx); err != nil {
+			return nil, fmt.Errorf("adaptive: %w", err)
 		}
 	}
 	res.machine.loadAfter = loadAverage()

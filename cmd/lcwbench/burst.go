@@ -138,7 +138,7 @@ func (b *bench) waitDelivered(ctx context.Context, who string, limit time.Durati
 	return waitFor(ctx, limit, fmt.Sprintf("%s to deliver %d failures", who, n), func() (bool, error) {
 		got := count()
 		if time.Now().After(next) {
-			b.progress.printf("burst: %s delivered %d of %d", who, got, n)
+			b.progress.printf("waiting for %s: %d of %d delivered", who, got, n)
 			next = time.Now().Add(10 * time.Second)
 		}
 		return got >= n, nil

@@ -21,16 +21,20 @@ type options struct {
 	burst      []int
 	timeScale  float64
 	latency    int
+
+	adaptiveWorkflows int
+	adaptiveRun       time.Duration
 }
 
 // The measurements lcwbench can make, in the order it makes them.
 const (
-	phasePoll    = "poll"
-	phaseBurst   = "burst"
-	phaseLatency = "latency"
+	phasePoll     = "poll"
+	phaseBurst    = "burst"
+	phaseLatency  = "latency"
+	phaseAdaptive = "adaptive"
 )
 
-var allPhases = []string{phasePoll, phaseBurst, phaseLatency}
+var allPhases = []string{phasePoll, phaseBurst, phaseLatency, phaseAdaptive}
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
@@ -38,7 +42,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	var phases, history, burst string
 	fs.StringVar(&o.binary, "binary", "", "lcwnotify binary to measure; empty builds ./cmd/lcwnotify (needs the go command, run from the repository)")
-	fs.StringVar(&phases, "phases", strings.Join(allPhases, ","), "measurements to make: poll (Graph cost of a steady poll), burst (time to deliver a burst of failures), latency (change to Slack)")
+	fs.StringVar(&phases, "phases", strings.Join(allPhases, ","), "measurements to make: poll (Graph cost of a steady poll), burst (time to deliver a burst of failures), latency (change to Slack), adaptive (scheduled runs to Slack with fixed 60 s, fixed 5 s and adaptive polling)")
 	fs.StringVar(&history, "history", "1000,30000,300000", "sizes of history, in results, for the poll measurement")
 	fs.IntVar(&o.workflows, "workflows", 10, "workflows in the tenant of the poll measurement")
 	fs.IntVar(&o.polls, "polls", 20, "steady polls of lcwnotify measured at each size")
@@ -46,6 +50,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&burst, "burst", "300,50", "failures in each run of the burst, all failing at once")
 	fs.Float64Var(&o.timeScale, "time-scale", 1, "speeds the one-message-per-failure baseline up: its Slack limit becomes this many messages per second per channel and its posting time is scaled back by the same factor (lcwnotify paces itself at Slack's 1 msg/s whatever this says, so it always runs at real speed); at 1 the baseline takes about a second per failure")
 	fs.IntVar(&o.latency, "latency", 50, "failures, a second or two apart, whose change-to-Slack latency is measured")
+	fs.IntVar(&o.adaptiveWorkflows, "adaptive-workflows", 4, "workflows whose scheduled runs the adaptive measurement plays, due 45 s after the start and 20 s apart")
+	fs.DurationVar(&o.adaptiveRun, "adaptive-run", 2*time.Minute, "longest a result of the adaptive measurement's runs takes")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `lcwbench measures the real lcwnotify binary against naive designs measured in the
 same run, and prints the results as Markdown on stdout (progress on stderr).
@@ -76,8 +82,10 @@ Flags:
 		return nil, err
 	}
 	switch {
-	case o.workflows < 1 || o.polls < 2 || o.naivePolls < 1 || o.latency < 2:
-		return nil, fmt.Errorf("-workflows and -naive-polls must be at least 1, -polls and -latency at least 2")
+	case o.workflows < 1 || o.polls < 2 || o.naivePolls < 1 || o.latency < 2 || o.adaptiveWorkflows < 1:
+		return nil, fmt.Errorf("-workflows, -naive-polls and -adaptive-workflows must be at least 1, -polls and -latency at least 2")
+	case o.adaptiveRun < 10*time.Second || o.adaptiveRun > time.Hour:
+		return nil, fmt.Errorf("-adaptive-run %s: use 10s to 1h", o.adaptiveRun)
 	case o.timeScale < 1 || o.timeScale > 100:
 		return nil, fmt.Errorf("-time-scale %g: use 1 (real time) to 100", o.timeScale)
 	}

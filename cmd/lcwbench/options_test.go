@@ -30,6 +30,8 @@ func TestParseFlags(t *testing.T) {
 		{"-burst", "0"},
 		{"-time-scale", "0.5"},
 		{"-polls", "1"},
+		{"-adaptive-workflows", "0"},
+		{"-adaptive-run", "1s"},
 		{"extra"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {

@@ -58,6 +58,10 @@ func writeReport(w io.Writer, o *options, r *results) {
 		fmt.Fprintf(w, " lcwnotify always runs at the real limit: its pace is not configurable.\n")
 	}
 
+	if a := r.adaptive; a != nil {
+		writeAdaptive(w, a)
+	}
+
 	fmt.Fprintf(w, "\nThe lcwnotify process (from /proc; CPU as a share of one core):\n\n| phase | CPU | RSS |\n|---|---:|---:|\n")
 	for _, p := range r.poll {
 		fmt.Fprintf(w, "| steady polls, %s results of history | %.1f %% (%s a poll) | %s |\n", count(p.history), 100*p.cpuShare, ms(p.cpuPerPoll), size(float64(p.rss)))
@@ -135,4 +139,21 @@ func joinInts(v []int) string {
 		s[i] = fmt.Sprint(n)
 	}
 	return strings.Join(s, " and ")
+}
+
+// writeAdaptive prints the adaptive measurement: one row per polling configuration.
+func writeAdaptive(w io.Writer, a *adaptiveResult) {
+	fmt.Fprintf(w, "\nScheduled runs in real time: %d workflows due 45 s after lcwnotify started and 20 s apart, runs of 5–%d users "+
+		"whose results take up to %s, a quarter of them failing; each polling configuration in a world of its own, at the same time, on the same runs. "+
+		"Latency runs from a failure's completedDateTime in Graph to Slack accepting the message naming it (Slack's pace of 1 message/s per channel included).\n\n",
+		a.workflows, adaptiveUsersPerRun, a.maxRun)
+	fmt.Fprintf(w, "| polling | failures | failure → Slack p50 | p99 | max | Graph requests | per hour, while runs went |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, c := range a.configs {
+		max := time.Duration(0)
+		if n := len(c.samples.samples); n > 0 {
+			max = c.samples.samples[n-1]
+		}
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s |\n", c.name, c.failures, secs(c.samples.percentile(50)),
+			secs(c.samples.percentile(99)), secs(max), count(int(c.requests)), count(int(c.requestsPerHour)))
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
@@ -43,6 +44,11 @@ type stack struct {
 // newStack starts a fresh world in its own directory, lets setup shape the tenant
 // before lcwnotify first starts, then starts `lcwnotify run` and waits until it is ready.
 func (b *bench) newStack(ctx context.Context, name string, setup func(*harness.World)) (*stack, error) {
+	return b.newStackEnv(ctx, name, setup, nil)
+}
+
+// newStackEnv is newStack with settings of lcwnotify's that override the world's.
+func (b *bench) newStackEnv(ctx context.Context, name string, setup func(*harness.World), settings map[string]string) (*stack, error) {
 	dir, err := os.MkdirTemp(b.dir, name+"-")
 	if err != nil {
 		return nil, err
@@ -68,6 +74,7 @@ func (b *bench) newStack(ctx context.Context, name string, setup func(*harness.W
 	env := s.world.Env()
 	env["LCW_LOG_LEVEL"] = "info"
 	env["LCW_DATA_DIR"] = dir
+	maps.Copy(env, settings)
 	if s.proc, err = harness.Start(name, b.bin, env, "run"); err != nil {
 		s.close()
 		return nil, err

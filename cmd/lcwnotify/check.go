@@ -79,7 +79,11 @@ func describeConfig(cfg *config) string {
 		parts = append(parts, "NATS "+strings.Join(cfg.NatsURL.Servers, ","))
 	}
 	parts = append(parts, fmt.Sprintf("stream %s, subjects %s.result.>", cfg.Stream, cfg.SubjectPrefix))
-	parts = append(parts, "poll every "+cfg.PollInterval.String())
+	poll := "poll every " + cfg.PollInterval.String()
+	if cfg.PollActiveInterval > 0 && cfg.PollActiveInterval < cfg.PollInterval {
+		poll += ", active workflows every " + cfg.PollActiveInterval.String()
+	}
+	parts = append(parts, poll)
 	if len(cfg.Workflows) > 0 {
 		parts = append(parts, fmt.Sprintf("%d workflows", len(cfg.Workflows)))
 	} else {

@@ -8,6 +8,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/lcwnotify/lcwnotify/digest"
+	"github.com/lcwnotify/lcwnotify/watcher"
 )
 
 // envPrefix is the prefix of every lcwnotify variable.
@@ -50,10 +51,12 @@ type Graph struct {
 // Watch is what the watcher polls, and how often.
 type Watch struct {
 	PollInterval time.Duration `split_words:"true" group:"Watching" default:"60s" min:"1s" max:"24h" desc:"time between polls"`
-	PollOverlap  time.Duration `split_words:"true" default:"10m" min:"0" max:"24h" desc:"each poll re-reads this much before the last one, for clock skew and late report entries"`
-	Workflows    workflowIDs   `split_words:"true" show:"all" desc:"comma-separated workflow ids to watch"`
-	Lookback     time.Duration `split_words:"true" default:"0s" min:"0" max:"720h" desc:"on the very first start (no saved state), results that reached a final status longer ago than this are recorded silently, not announced"`
-	Instance     instanceName  `split_words:"true" show:"hostname" desc:"this process's name in logs, NATS connection names and the polling lease (informational: replicas sharing a name still cannot both hold the lease)"`
+	// PollActiveInterval is zero until derive gives it its default.
+	PollActiveInterval time.Duration `split_words:"true" show:"5s" min:"1s" desc:"time between polls of a workflow in which something can change soon: a run or result not final, a scheduled run due, a re-run from Slack; up to LCW_POLL_INTERVAL, which it defaults to when that is shorter; equal to LCW_POLL_INTERVAL turns adaptive polling off"`
+	PollOverlap        time.Duration `split_words:"true" default:"10m" min:"0" max:"24h" desc:"each poll re-reads this much before the last one, for clock skew and late report entries"`
+	Workflows          workflowIDs   `split_words:"true" show:"all" desc:"comma-separated workflow ids to watch"`
+	Lookback           time.Duration `split_words:"true" default:"0s" min:"0" max:"720h" desc:"on the very first start (no saved state), results that reached a final status longer ago than this are recorded silently, not announced"`
+	Instance           instanceName  `split_words:"true" show:"hostname" desc:"this process's name in logs, NATS connection names and the polling lease (informational: replicas sharing a name still cannot both hold the lease)"`
 }
 
 // Digests is the periodic report on the watched workflows.
@@ -189,6 +192,9 @@ func (c *config) derive(e env) {
 	}
 	if c.Instance == "" {
 		c.Instance = instanceName(defaultInstanceName(e.hostname))
+	}
+	if c.PollActiveInterval == 0 {
+		c.PollActiveInterval = min(watcher.DefaultActiveInterval, c.PollInterval)
 	}
 }
 

@@ -36,13 +36,15 @@ func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Wat
 	}
 	w, err := retryNATS(ctx, s.nats, "start the watcher", func(ctx context.Context) (*watcher.Watcher, error) {
 		return watcher.New(ctx, watcher.Options{
-			Graph:          g,
-			JS:             s.nats.js,
-			Stream:         string(s.cfg.Stream),
-			Prefix:         string(s.cfg.SubjectPrefix),
-			Replicas:       s.cfg.StreamReplicas,
-			Workflows:      s.cfg.Workflows,
-			PollInterval:   s.cfg.PollInterval,
+			Graph:        g,
+			JS:           s.nats.js,
+			Stream:       string(s.cfg.Stream),
+			Prefix:       string(s.cfg.SubjectPrefix),
+			Replicas:     s.cfg.StreamReplicas,
+			Workflows:    s.cfg.Workflows,
+			PollInterval: s.cfg.PollInterval,
+			// The demo shortens the poll interval after the settings were read.
+			ActiveInterval: min(s.cfg.PollActiveInterval, s.cfg.PollInterval),
 			Lookback:       s.cfg.Lookback,
 			Overlap:        s.cfg.PollOverlap,
 			NotifyStatuses: s.cfg.NotifyStatuses,

@@ -23,6 +23,7 @@ import (
 // rules run in this order after every setting was read; a rule adds to the line of the
 // variable it names.
 var rules = []func(v *validation){
+	activeIntervalWithinPoll,
 	azureAuthorityHost,
 	natsEmbeddedOrExternal,
 	natsFiles,
@@ -68,6 +69,15 @@ func (v *validation) requiredWith(key, other, why string) {
 func (v *validation) needs(key, other, why string) {
 	if keySet, otherSet := v.set(key), v.set(other); keySet && !otherSet {
 		v.add(key, "needs %s (%s)", other, why)
+	}
+}
+
+// activeIntervalWithinPoll: active workflows are polled more often than the others,
+// never less.
+func activeIntervalWithinPoll(v *validation) {
+	if v.set("LCW_POLL_ACTIVE_INTERVAL") && v.PollActiveInterval > v.PollInterval {
+		v.add("LCW_POLL_ACTIVE_INTERVAL", "%s is longer than LCW_POLL_INTERVAL (%s): use 1s to %s (equal to it turns adaptive polling off)",
+			v.PollActiveInterval, v.PollInterval, v.PollInterval)
 	}
 }
 
