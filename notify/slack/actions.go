@@ -319,3 +319,7 @@ func validValueID(s string) bool {
 	}
 	return true
 }
+
+// EscapeText makes text inert in Slack mrkdwn as every text from Graph is: it can
+// neither mention, link nor format. For replies that quote such text.
+func EscapeText(s string) string { return escape(s) }
