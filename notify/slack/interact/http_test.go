@@ -128,7 +128,9 @@ func TestHTTPRefusesUnverifiedRequests(t *testing.T) {
 		}
 		return r
 	}
-	signedBody := func(b []byte) *http.Request { return req(http.MethodPost, b, slacktest.Sign(testSecret, time.Now(), b)) }
+	signedBody := func(b []byte) *http.Request {
+		return req(http.MethodPost, b, slacktest.Sign(testSecret, time.Now(), b))
+	}
 	forged := slacktest.Sign(testSecret, time.Now(), body)
 	forged.Set("X-Slack-Signature", "v0="+strings.Repeat("ab", 32))
 	tampered := slacktest.Sign(testSecret, time.Now(), body)
