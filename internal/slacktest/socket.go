@@ -53,6 +53,9 @@ type socketConn struct {
 	ws   *websocket.Conn
 	wmu  sync.Mutex
 	done chan struct{}
+	// draining: told to reconnect; sent nothing more, as Slack does. Guarded by
+	// interactive.mu.
+	draining bool
 }
 
 func (c *socketConn) write(v any) error {
@@ -165,16 +168,39 @@ func (ix *interactive) read(c *socketConn) {
 	}
 }
 
-// SocketConnections returns how many Socket Mode clients are connected.
+// SocketConnections returns how many Socket Mode clients are connected, not counting
+// those told to reconnect.
 func (ix *interactive) SocketConnections() int {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	return len(ix.sockets.conns)
+	return len(ix.sockets.live())
 }
 
 // WaitSockets waits until at least n Socket Mode clients are connected.
 func (ix *interactive) WaitSockets(ctx context.Context, n int) error {
-	return ix.wait(ctx, func() bool { return len(ix.sockets.conns) >= n })
+	return ix.wait(ctx, func() bool { return len(ix.sockets.live()) >= n })
+}
+
+// live are the connections envelopes go to. interactive.mu must be held.
+func (st *socketState) live() []*socketConn {
+	var out []*socketConn
+	for _, c := range st.conns {
+		if !c.draining {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// pick returns the next live connection in turn, or nil. interactive.mu must be held.
+func (st *socketState) pick() *socketConn {
+	live := st.live()
+	if len(live) == 0 {
+		return nil
+	}
+	c := live[st.next%len(live)]
+	st.next++
+	return c
 }
 
 // ErrNoSocket reports that no Socket Mode client is connected to send an envelope to.
@@ -200,11 +226,7 @@ func (ix *interactive) sendEnvelope(id string) error {
 	payload, known := ix.sockets.sent[id]
 	attempt := ix.sockets.retries[id]
 	ix.sockets.retries[id]++
-	var c *socketConn
-	if n := len(ix.sockets.conns); n > 0 {
-		c = ix.sockets.conns[ix.sockets.next%n]
-		ix.sockets.next++
-	}
+	c := ix.sockets.pick()
 	ix.mu.Unlock()
 	switch {
 	case !known:
@@ -223,11 +245,7 @@ func (ix *interactive) sendEnvelope(id string) error {
 // SendRaw sends b as it is to the next connected client: for malformed envelopes.
 func (ix *interactive) SendRaw(b []byte) error {
 	ix.mu.Lock()
-	var c *socketConn
-	if n := len(ix.sockets.conns); n > 0 {
-		c = ix.sockets.conns[ix.sockets.next%n]
-		ix.sockets.next++
-	}
+	c := ix.sockets.pick()
 	ix.mu.Unlock()
 	if c == nil {
 		return ErrNoSocket
@@ -254,9 +272,17 @@ func (ix *interactive) WaitAck(ctx context.Context, envelopeID string) (SocketAc
 }
 
 // DisconnectSockets asks every client to reconnect, as Slack does before it moves a
-// connection ("disconnect", reason refresh_requested).
+// connection ("disconnect", reason refresh_requested); nothing more is sent on those
+// connections.
 func (ix *interactive) DisconnectSockets() {
-	for _, c := range ix.conns() {
+	cs := ix.conns()
+	ix.mu.Lock()
+	for _, c := range cs {
+		c.draining = true
+	}
+	ix.notify()
+	ix.mu.Unlock()
+	for _, c := range cs {
 		_ = c.write(map[string]any{"type": "disconnect", "reason": "refresh_requested",
 			"debug_info": map[string]any{"host": "fake-applink"}})
 	}

@@ -155,7 +155,8 @@ func (h *Handler) execute(ctx context.Context, cl *claim, rev uint64) (outcome, 
 	log := h.log.With("action_id", cl.Data.ActionID, "action", cl.Data.Action, "workflow", cl.Data.Workflow.ID, "request", cl.Data.Request)
 	if o.lost && cl.Calls < maxCalls {
 		log.Warn("Graph's answer to an activation was lost; the workflow's runs will tell whether it started", "err", err)
-		cl.Owner, cl.Reason, cl.Graph = "", o.reason, o.graph
+		// The call is over: the grace for its run to show counts from now.
+		cl.Owner, cl.Reason, cl.Graph, cl.Deadline = "", o.reason, o.graph, time.Now()
 		n, err := h.claims.put(ctx, cl, rev)
 		if err != nil {
 			// The lease ends after the call's deadline: whoever settles the claim then
@@ -246,7 +247,8 @@ func (h *Handler) settle(ctx context.Context, cl *claim, rev uint64) (*claim, ui
 		log.Info("an unfinished action's run is in Graph: it was accepted")
 		return cl, h.finish(ctx, cl, rev, outcome{})
 	case time.Now().Before(cl.Deadline.Add(h.opts.Grace)):
-		return cl, rev // the run may not be listed yet
+		log.Debug("no run yet for an unfinished action; waiting for it to show in Graph", "until", cl.Deadline.Add(h.opts.Grace))
+		return cl, rev
 	case cl.Calls >= maxCalls:
 		return cl, h.finish(ctx, cl, rev, outcome{failed: true, graph: cl.Graph,
 			reason: fmt.Sprintf("Graph's answer was lost %d times: look at the workflow's runs in the Entra admin center before trying again", cl.Calls)})

@@ -103,8 +103,14 @@ func newTenant(t *testing.T, opts graphsim.Options, token string) *tenant {
 	if _, err := events.EnsureStream(t.Context(), js, events.StreamOptions{Name: "LCW", Prefix: "lcw"}); err != nil {
 		t.Fatal(err)
 	}
+	logs := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("handler logs:\n%s", logs.String())
+		}
+	})
 	return &tenant{sim: sim, graph: gc, slack: fs, nats: ns, js: js, pub: events.NewPublisher(js, "LCW", "lcw"),
-		wf: wf, run: run, users: users, failed: run.Results[0], done: run.Results[1], logs: &syncBuffer{}}
+		wf: wf, run: run, users: users, failed: run.Results[0], done: run.Results[1], logs: logs}
 }
 
 // options are a handler's options against the tenant: HTTP and Socket Mode, quick
@@ -115,7 +121,7 @@ func (tn *tenant) options() Options {
 		Allowed:  []string{allowedUser, otherUser, onCallGroup},
 		BotToken: tn.slack.Token(), SigningSecret: testSecret, APIURL: tn.slack.APIURL(),
 		Logger:      slog.New(slog.NewJSONHandler(tn.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		CallTimeout: 2 * time.Second, Grace: 50 * time.Millisecond, SweepInterval: time.Hour,
+		CallTimeout: time.Second, Grace: 50 * time.Millisecond, SweepInterval: time.Hour,
 	}
 }
 
