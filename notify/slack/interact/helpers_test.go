@@ -76,7 +76,7 @@ func jwt(roles ...string) string {
 	return "eyJ0eXAiOiJKV1QifQ." + base64.RawURLEncoding.EncodeToString(claims) + ".c2ln"
 }
 
-func newTenant(t *testing.T, opts graphsim.Options, token string) *tenant {
+func newTenant(t testing.TB, opts graphsim.Options, token string) *tenant {
 	t.Helper()
 	opts.Seed = 7
 	sim := graphsim.New(opts)
