@@ -64,4 +64,3 @@ func BenchmarkClick(b *testing.B) {
 		}
 	})
 }
-

@@ -20,6 +20,7 @@ import (
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
 	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 	"github.com/lcwnotify/lcwnotify/internal/slacktest"
+	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	lcwslack "github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
@@ -35,24 +36,6 @@ const (
 	testTS      = "1777700000.000100"
 )
 
-// syncBuffer collects log output written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // tenant is a simulated Graph tenant with a joiner workflow and one finished run whose
 // first user failed, a fake Slack, and a NATS server with the stream.
 type tenant struct {
@@ -67,7 +50,7 @@ type tenant struct {
 	users  []graphsim.User
 	failed string // the failed result
 	done   string // the completed result
-	logs   *syncBuffer
+	logs   *notifytest.Buffer
 }
 
 // jwt returns a JWT-shaped token whose roles claim the simulator reads.
@@ -103,7 +86,7 @@ func newTenant(t testing.TB, opts graphsim.Options, token string) *tenant {
 	if _, err := events.EnsureStream(t.Context(), js, events.StreamOptions{Name: "LCW", Prefix: "lcw"}); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &notifytest.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("handler logs:\n%s", logs.String())
