@@ -58,6 +58,12 @@ type ActionData struct {
 	Action string       `json:"action"`
 	Target ActionTarget `json:"target"`
 	Actor  Actor        `json:"actor"`
+	// Request names the request (one click) the record belongs to: the records of one
+	// request share it, and records of different requests of the same action have
+	// different ids, so that every click is in the audit trail while a click delivered
+	// twice (Slack's retry, a replayed request) is stored once. Opaque; empty in records
+	// that belong to no request in particular.
+	Request string `json:"request,omitempty"`
 	// At is when the step happened.
 	At time.Time `json:"at"`
 	// Reason says, in plain words, why an action was refused or failed.
@@ -113,6 +119,15 @@ func ActionEventID(actionID, kind string) string {
 	return hashID("action", actionID, kind)
 }
 
+// ActionRequestEventID returns the id of the kind record of request (one click) of
+// action actionID; with no request it is ActionEventID's.
+func ActionRequestEventID(actionID, kind, request string) string {
+	if request == "" {
+		return ActionEventID(actionID, kind)
+	}
+	return hashID("action", actionID, kind, request)
+}
+
 // NewActionEvent returns the event recording d, observed at observed; source is the
 // workflow's Graph URL.
 func NewActionEvent(source string, observed time.Time, d ActionData) (*ActionEvent, error) {
@@ -121,7 +136,7 @@ func NewActionEvent(source string, observed time.Time, d ActionData) (*ActionEve
 		subject = d.Target.RunID
 	}
 	ev := &ActionEvent{
-		Envelope: newEnvelope(ActionType, ActionEventID(d.ActionID, d.Kind), source, subject, observed),
+		Envelope: newEnvelope(ActionType, ActionRequestEventID(d.ActionID, d.Kind, d.Request), source, subject, observed),
 		Data:     d,
 	}
 	if err := ev.Validate(); err != nil {

@@ -113,6 +113,42 @@ func TestKindsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestActionRequestIDs: the records of one request share nothing but their action with
+// another request's, so every click is stored; the same request recorded twice is
+// stored once, and a record without a request keeps the id it always had.
+func TestActionRequestIDs(t *testing.T) {
+	withRequest := func(kind, request string) string {
+		ev, err := events.NewActionEvent("https://graph.example/wf-1", observed, events.ActionData{
+			Workflow: events.Workflow{ID: "wf-1"}, ActionID: "act-1", Kind: kind, Action: events.RerunFailedTasks,
+			Target: events.ActionTarget{ResultID: "upr-1"}, Actor: events.Actor{Via: "slack", ID: "U0123"},
+			At: observed, Request: request,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev.ID
+	}
+	tests := []struct {
+		name      string
+		a, b      string
+		wantEqual bool
+	}{
+		{"same request and kind", withRequest(events.ActionRefused, "click-1"), withRequest(events.ActionRefused, "click-1"), true},
+		{"two clicks refused", withRequest(events.ActionRefused, "click-1"), withRequest(events.ActionRefused, "click-2"), false},
+		{"one click, two kinds", withRequest(events.ActionRequested, "click-1"), withRequest(events.ActionAccepted, "click-1"), false},
+		{"no request keeps ActionEventID", withRequest(events.ActionAccepted, ""), events.ActionEventID("act-1", events.ActionAccepted), true},
+		{"a request differs from none", withRequest(events.ActionAccepted, "click-1"), withRequest(events.ActionAccepted, ""), false},
+		{"ActionRequestEventID is the event's id", withRequest(events.ActionRefused, "click-9"), events.ActionRequestEventID("act-1", events.ActionRefused, "click-9"), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.a == tt.b; got != tt.wantEqual {
+				t.Errorf("ids %s and %s equal = %v, want %v", tt.a, tt.b, got, tt.wantEqual)
+			}
+		})
+	}
+}
+
 func TestKindsRefuseMalformed(t *testing.T) {
 	for name, raw := range map[string]string{
 		"workflow of another type":     `{"specversion":"1.0","id":"x","source":"s","type":"lcwnotify.userProcessingResult.statusChanged","subject":"wf","data":{"workflow":{"id":"wf"},"change":"quarantined"}}`,

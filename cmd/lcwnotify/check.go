@@ -58,12 +58,15 @@ func check(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer,
 	c := &checker{w: stdout}
 	c.ok("config", "%s", describeConfig(cfg))
 
-	c.checkGraph(ctx, cfg, getenv)
+	g := c.checkGraph(ctx, cfg, getenv)
 	nc := c.checkNATS(ctx, cfg, log)
 	if nc != nil {
 		defer nc.close(context.Background())
 	}
 	c.checkDestinations(ctx, cfg, log)
+	if cfg.Actions.Enabled() {
+		c.checkActions(ctx, cfg, g)
+	}
 
 	if c.failed {
 		return errReported
@@ -92,11 +95,13 @@ func describeConfig(cfg *config) string {
 	return strings.Join(parts, "; ")
 }
 
-func (c *checker) checkGraph(ctx context.Context, cfg *config, getenv func(string) string) {
+// checkGraph gets a token and reads the workflows; it returns the client when Graph
+// answered, for the checks that need it.
+func (c *checker) checkGraph(ctx context.Context, cfg *config, getenv func(string) string) *graph.Client {
 	cred, err := graph.NewCredential(graph.CredentialOptions{DisableInstanceDiscovery: cfg.AzureDisableInstanceDiscovery})
 	if err != nil {
 		c.fail("graph", err, "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or a certificate, workload or managed identity)")
-		return
+		return nil
 	}
 	tctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
@@ -104,10 +109,10 @@ func (c *checker) checkGraph(ctx context.Context, cfg *config, getenv func(strin
 	if err != nil {
 		c.fail("token", err, "check AZURE_TENANT_ID, AZURE_CLIENT_ID and the client secret or certificate; for a national cloud set AZURE_AUTHORITY_HOST and LCW_GRAPH_URL")
 		c.skip("graph", "no token")
-		return
+		return nil
 	}
 	c.ok("token", "token for %s, valid until %s", cfg.GraphScope, tok.ExpiresOn.UTC().Format(time.RFC3339))
-	c.checkGraphRead(ctx, cfg, cachedToken{tok}, getenv("AZURE_TENANT_ID"))
+	return c.checkGraphRead(ctx, cfg, cachedToken{tok}, getenv("AZURE_TENANT_ID"))
 }
 
 // cachedToken hands the token check got to the Graph client, so that check asks the
@@ -118,14 +123,14 @@ func (t cachedToken) GetToken(context.Context, policy.TokenRequestOptions) (azco
 	return t.tok, nil
 }
 
-func (c *checker) checkGraphRead(ctx context.Context, cfg *config, cred azcore.TokenCredential, tenantID string) {
+func (c *checker) checkGraphRead(ctx context.Context, cfg *config, cred azcore.TokenCredential, tenantID string) *graph.Client {
 	g, err := graph.New(graph.Options{
 		BaseURL: string(cfg.GraphURL), Version: cfg.GraphVersion, Scope: string(cfg.GraphScope), Credential: cred,
 		TenantID: tenantID, MaxRetryTime: 20 * time.Second,
 	})
 	if err != nil {
 		c.fail("graph", err, "fix LCW_GRAPH_URL or LCW_GRAPH_VERSION")
-		return
+		return nil
 	}
 	gctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
@@ -133,18 +138,18 @@ func (c *checker) checkGraphRead(ctx context.Context, cfg *config, cred azcore.T
 	if aerr := g.Access(); err != nil && aerr != nil {
 		// It names the permission and what the refused token carries.
 		c.fail("graph", aerr, "then run check again")
-		return
+		return nil
 	}
 	switch {
 	case errors.Is(err, graph.ErrForbidden):
 		c.fail("graph", err, "grant the application LifecycleWorkflows-Workflow.ReadBasic.All and LifecycleWorkflows-Reports.Read.All with admin consent (docs/graph-permissions.md)")
-		return
+		return nil
 	case errors.Is(err, graph.ErrUnauthorized):
 		c.fail("graph", err, "the token was refused: LCW_GRAPH_URL, LCW_GRAPH_SCOPE and AZURE_AUTHORITY_HOST must name the same cloud")
-		return
+		return nil
 	case err != nil:
 		c.fail("graph", err, "check that "+hostOf(string(cfg.GraphURL))+" is reachable (proxy, firewall)")
-		return
+		return nil
 	}
 	var missing []string
 	for _, id := range cfg.Workflows {
@@ -155,9 +160,10 @@ func (c *checker) checkGraphRead(ctx context.Context, cfg *config, cred azcore.T
 	if len(missing) > 0 {
 		c.fail("graph", fmt.Errorf("LCW_WORKFLOWS names workflows the tenant does not have: %s", strings.Join(missing, ", ")),
 			"fix the ids (Entra admin center → Identity governance → Lifecycle workflows)")
-		return
+		return nil
 	}
 	c.ok("graph", "listed %d lifecycle workflows at %s/%s", len(wfs), cfg.GraphURL, cfg.GraphVersion)
+	return g
 }
 
 func hostOf(raw string) string {

@@ -34,6 +34,7 @@ type config struct {
 	NATS
 	Events
 	Slack
+	Actions
 	Webhook
 	Console bool `split_words:"true" group:"Console" default:"false" desc:"true prints notifications on stdout as well (a destination of its own)"`
 	Operations
@@ -118,6 +119,17 @@ type Slack struct {
 
 // Enabled reports whether a Slack destination is configured.
 func (s Slack) Enabled() bool { return s.SlackToken.IsSet() || s.SlackWebhookURL.IsSet() }
+
+// Actions let on-call people re-run a failure from its Slack message. Off unless
+// LCW_ACTIONS_ALLOWED names someone: lcwnotify then only reads.
+type Actions struct {
+	SlackAppToken      slackAppToken      `split_words:"true" group:"Slack actions" desc:"app-level token (xapp-…, scope connections:write): receive button clicks over Socket Mode, no public endpoint needed"`
+	SlackSigningSecret slackSigningSecret `split_words:"true" desc:"the Slack app's signing secret: receive button clicks at POST /slack/interactions on LCW_HTTP_ADDR instead"`
+	ActionsAllowed     actorList          `split_words:"true" show:"nobody: no buttons" desc:"Slack user ids (U…, W…) and user group ids (S…) who may re-run failed workflows from Slack (run and watch act: docs/actions.md)"`
+}
+
+// Enabled reports whether actions are on: someone may act.
+func (a Actions) Enabled() bool { return len(a.ActionsAllowed) > 0 }
 
 // Webhook is the generic webhook destination.
 type Webhook struct {

@@ -58,6 +58,7 @@ func TestSettingNames(t *testing.T) {
 		"LCW_NATS_LISTEN_NKEY", "LCW_NATS_LISTEN_TLS_CERT", "LCW_NATS_LISTEN_TLS_KEY", "LCW_NATS_LISTEN_INSECURE",
 		// CONTRACT.md, second round
 		"LCW_DIGEST", "LCW_DIGEST_TZ",
+		"LCW_SLACK_APP_TOKEN", "LCW_SLACK_SIGNING_SECRET", "LCW_ACTIONS_ALLOWED",
 	}
 	got := settingNames(t)
 	slices.Sort(got)
@@ -444,7 +445,8 @@ func TestSecretNeverPrinted(t *testing.T) {
 	c, err := load(t, map[string]string{
 		"LCW_SLACK_TOKEN": token, "LCW_SLACK_CHANNEL": "C1",
 		"LCW_WEBHOOK_URL": "https://hooks.example/SECRETPATH", "LCW_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-		"LCW_NATS_URL": "nats://user:SECRETPASS@a:4222",
+		"LCW_NATS_URL":        "nats://user:SECRETPASS@a:4222",
+		"LCW_ACTIONS_ALLOWED": "U0123ABCD", "LCW_SLACK_APP_TOKEN": "xapp-1-SECRETAPP", "LCW_SLACK_SIGNING_SECRET": "SECRETSIGNING0123456789",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -464,7 +466,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 	out.Write(b)
 	slog.New(slog.NewJSONHandler(&out, nil)).Info("cfg", "cfg", c, "token", c.SlackToken, "webhook", c.Webhook, "hidden", hidden)
 	slog.New(slog.NewTextHandler(&out, nil)).Info("cfg", "cfg", c, "token", c.SlackToken, "nats", c.NATS, "hidden", hidden)
-	for _, s := range []string{"SECRETTOKEN", "SECRETPATH", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "SECRETPASS"} {
+	for _, s := range []string{"SECRETTOKEN", "SECRETPATH", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "SECRETPASS", "SECRETAPP", "SECRETSIGNING"} {
 		if strings.Contains(out.String(), s) {
 			t.Errorf("output holds the secret %q:\n%s", s, out.String())
 		}

@@ -20,13 +20,16 @@ func commands() []command {
 		{"run", "watcher and notifiers in one process (the usual single-machine deployment)",
 			"Polls Microsoft Graph, publishes every status change to NATS JetStream, and delivers a notification\n" +
 				"for each result entering LCW_NOTIFY_STATUSES to every configured destination (Slack, webhook, console).\n" +
-				"Needs Graph credentials (AZURE_*) and at least one destination."},
+				"Needs Graph credentials (AZURE_*) and at least one destination. With LCW_ACTIONS_ALLOWED it also takes\n" +
+				"the clicks on the buttons of Slack's failure messages and re-runs the failures (docs/actions.md)."},
 		{"watch", "watcher only: poll Graph, diff, publish change events",
 			"Polls Microsoft Graph and publishes change events; delivers nothing. Run two replicas on a JetStream\n" +
-				"cluster: a lease lets one poll while the other stands by."},
+				"cluster: a lease lets one poll while the other stands by. With LCW_ACTIONS_ALLOWED every replica takes\n" +
+				"clicks on Slack's buttons (it has the Graph credentials a re-run needs)."},
 		{"notify", "notifiers only: consume change events, deliver Slack / webhook messages",
 			"Consumes change events from the stream and delivers notifications, one durable consumer per destination.\n" +
-				"Needs no Graph credentials. Run as many replicas as you like: each event is delivered once."},
+				"Needs no Graph credentials, so it cannot act on Slack's buttons: `watch` does. Run as many replicas as\n" +
+				"you like: each event is delivered once."},
 		{"demo", "everything in-process with no credentials; ends by itself within a minute",
 			"Starts a Graph simulator playing a scripted scenario, an embedded NATS server in a temporary directory\n" +
 				"(never LCW_DATA_DIR or LCW_NATS_URL), the real watcher and the real notifiers (for failed and completedWithErrors,\n" +

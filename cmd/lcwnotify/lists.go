@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/notify/slack/interact"
 )
 
 // splitList splits a comma-separated value, trims each entry, and drops empty and
@@ -193,3 +194,20 @@ func (n *natsURLs) Decode(v string) error {
 
 // entries returns the URLs as given, credentials included.
 func (n natsURLs) entries() []string { return splitList(n.Reveal()) }
+
+// actorList is a comma-separated list of Slack user ids (U…, W…) and user group ids
+// (S…).
+type actorList []string
+
+// Decode implements envconfig.Decoder.
+func (a *actorList) Decode(v string) error {
+	ids, err := decodeList(v, func(id string) error { return interact.ParseAllowed([]string{id}) })
+	if err != nil {
+		return err
+	}
+	*a = ids
+	return nil
+}
+
+// String writes a as Decode reads it back.
+func (a actorList) String() string { return strings.Join(a, ",") }

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
+	"github.com/lcwnotify/lcwnotify/notify/slack/interact"
 	"github.com/lcwnotify/lcwnotify/watcher"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
@@ -60,6 +62,40 @@ func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Wat
 	interval := s.cfg.PollInterval
 	s.add("watcher", w.Run, func() error { return watcherReady(w, interval, time.Now()) })
 	return w, nil
+}
+
+// addActions adds the handler of clicks on Slack's buttons, acting through g: over
+// Socket Mode with LCW_SLACK_APP_TOKEN, and at POST /slack/interactions with
+// LCW_SLACK_SIGNING_SECRET. Ready: it runs, and Socket Mode (if used) is connected.
+func (s *service) addActions(ctx context.Context, g *graph.Client, tenantID string) error {
+	metrics := interact.NewMetrics(s.reg) // once: a retry must not register it again
+	h, err := retryNATS(ctx, s.nats, "start the Slack actions", func(ctx context.Context) (*interact.Handler, error) {
+		return interact.New(ctx, interact.Options{
+			JS:            s.nats.js,
+			Stream:        string(s.cfg.Stream),
+			Replicas:      s.cfg.StreamReplicas,
+			Publisher:     events.NewPublisher(s.nats.js, string(s.cfg.Stream), string(s.cfg.SubjectPrefix)),
+			Graph:         g,
+			TenantID:      tenantID,
+			Allowed:       s.cfg.ActionsAllowed,
+			Workflows:     s.cfg.Workflows,
+			BotToken:      s.cfg.SlackToken.Reveal(),
+			AppToken:      s.cfg.SlackAppToken.Reveal(),
+			SigningSecret: s.cfg.SlackSigningSecret.Reveal(),
+			APIURL:        string(s.cfg.SlackApiURL) + "/",
+			Instance:      string(s.cfg.Instance),
+			Logger:        s.log,
+			Metrics:       metrics,
+		})
+	})
+	if err != nil {
+		return err
+	}
+	if s.cfg.SlackSigningSecret.IsSet() && s.mux != nil {
+		s.mux.Handle("POST "+interact.Path, h)
+	}
+	s.add("actions", h.Run, h.Ready)
+	return nil
 }
 
 // pollingWatcher is what readiness asks a watcher.

@@ -30,6 +30,7 @@ var rules = []func(v *validation){
 	natsListener,
 	replicasNeedCluster,
 	slackTokenOrWebhook,
+	slackActions,
 	webhookNeedsSecret,
 }
 
@@ -191,6 +192,24 @@ func slackTokenOrWebhook(v *validation) {
 	}
 	v.needs("LCW_SLACK_CHANNEL", "LCW_SLACK_TOKEN", "an incoming webhook posts to the channel it was made for")
 	v.needs("LCW_SLACK_ROUTES", "LCW_SLACK_TOKEN", "an incoming webhook posts to one channel only")
+}
+
+// slackActions: someone allowed to act needs a way for the clicks to arrive (Socket
+// Mode or the HTTP endpoint) and the bot token (user groups, replies); the endpoint
+// needs a port Slack's Request URL can name; the ways in do nothing without someone
+// allowed.
+func slackActions(v *validation) {
+	v.requiredWith("LCW_SLACK_TOKEN", "LCW_ACTIONS_ALLOWED", "the bot token reads user groups and answers the person who clicked")
+	if v.set("LCW_ACTIONS_ALLOWED") && !v.set("LCW_SLACK_APP_TOKEN") && !v.set("LCW_SLACK_SIGNING_SECRET") {
+		v.add("LCW_ACTIONS_ALLOWED", "needs LCW_SLACK_APP_TOKEN (Socket Mode, no public endpoint) or LCW_SLACK_SIGNING_SECRET (POST /slack/interactions on LCW_HTTP_ADDR) to receive the clicks")
+	}
+	v.needs("LCW_SLACK_APP_TOKEN", "LCW_ACTIONS_ALLOWED", "nobody may act without it")
+	v.needs("LCW_SLACK_SIGNING_SECRET", "LCW_ACTIONS_ALLOWED", "nobody may act without it")
+	if v.set("LCW_SLACK_SIGNING_SECRET") {
+		if _, port, err := net.SplitHostPort(v.httpAddr()); err == nil && port == "0" {
+			v.add("LCW_HTTP_ADDR", "port 0 is a random port, which the Slack app's Request URL cannot name: give LCW_HTTP_ADDR a port for POST /slack/interactions")
+		}
+	}
 }
 
 // webhookNeedsSecret: every webhook is signed.

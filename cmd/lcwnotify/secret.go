@@ -110,3 +110,34 @@ func (s *webhookSecret) Decode(v string) error {
 	s.secret = newSecret(v)
 	return nil
 }
+
+// slackAppToken is a Slack app-level token (xapp-…), for Socket Mode.
+type slackAppToken struct{ secret }
+
+// Decode implements envconfig.Decoder.
+func (t *slackAppToken) Decode(v string) error {
+	if !strings.HasPrefix(v, "xapp-") || strings.ContainsAny(v, " \t\r\n") {
+		return errors.New("does not look like an app-level token: want xapp-… (Basic Information → App-Level Tokens, scope connections:write)")
+	}
+	t.secret = newSecret(v)
+	return nil
+}
+
+// slackSigningSecret is a Slack app's signing secret (Basic Information → App
+// Credentials): today 32 hexadecimal digits; any run of letters and digits of at least
+// 16 is taken.
+type slackSigningSecret struct{ secret }
+
+// Decode implements envconfig.Decoder. Its errors never quote the value.
+func (s *slackSigningSecret) Decode(v string) error {
+	ok := len(v) >= 16 && len(v) <= 256
+	for i := 0; ok && i < len(v); i++ {
+		c := v[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	if !ok {
+		return errors.New("does not look like a signing secret: copy the app's Signing Secret (Basic Information → App Credentials), not a token")
+	}
+	s.secret = newSecret(v)
+	return nil
+}

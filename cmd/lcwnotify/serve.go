@@ -32,6 +32,9 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, r roles, stdout i
 	var expected []string
 	if r.watch {
 		expected = append(expected, "watcher")
+		if cfg.Actions.Enabled() {
+			expected = append(expected, "actions")
+		}
 	}
 	if r.notify {
 		names := destinations(cfg)
@@ -59,6 +62,13 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, r roles, stdout i
 		}
 		if _, err := s.addWatcher(ctx, g); err != nil {
 			return ignoreCancel(ctx, err)
+		}
+		// Actions need Graph credentials, so the processes that watch take the clicks;
+		// notify alone has none.
+		if cfg.Actions.Enabled() {
+			if err := s.addActions(ctx, g, getenv("AZURE_TENANT_ID")); err != nil {
+				return ignoreCancel(ctx, err)
+			}
 		}
 	}
 	if r.notify {

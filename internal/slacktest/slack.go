@@ -55,6 +55,7 @@ type Slack struct {
 	webhookPath string
 
 	all, posts, history httpfake.Script
+	*interactive        // user groups, ephemerals, Socket Mode: interactive.go
 
 	mu       sync.Mutex
 	msgs     []Message
@@ -134,6 +135,7 @@ func New(opts Options) *Slack {
 	mux.HandleFunc("/api/chat.update", s.chatUpdate)
 	mux.HandleFunc("/api/conversations.replies", s.conversationsReplies)
 	mux.HandleFunc("POST "+s.webhookPath, s.webhook)
+	s.interactive = newInteractive(s, mux)
 	s.srv = httptest.NewServer(mux)
 	return s
 }
