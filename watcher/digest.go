@@ -11,8 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lcwnotify/lcwnotify/digest"
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/watcher/digest"
 )
 
 // The digest (LCW_DIGEST): when a period of the schedule ends, the replica holding the

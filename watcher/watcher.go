@@ -14,8 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lcwnotify/lcwnotify/digest"
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/watcher/digest"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
-	"github.com/lcwnotify/lcwnotify/digest"
 	"github.com/lcwnotify/lcwnotify/watcher"
+	"github.com/lcwnotify/lcwnotify/watcher/digest"
 )
 
 // envPrefix is the prefix of every lcwnotify variable.

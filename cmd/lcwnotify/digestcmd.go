@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/digest"
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/watcher/digest"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 

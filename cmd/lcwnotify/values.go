@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/digest"
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/outbound"
+	"github.com/lcwnotify/lcwnotify/watcher/digest"
 )
 
 // byteSize is a number of bytes: 1048576, 64MiB, 64M, 1GiB, 1G (binary multiples, as
