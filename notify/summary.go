@@ -30,6 +30,8 @@ type Summary struct {
 	UserDetail string
 	// UserReadable is false when the watcher could not read the user and User is an id.
 	UserReadable bool
+	// UserID is the user's object id (the result's subject).
+	UserID string
 	// Status is the result's processingStatus as Graph sent it.
 	Status string
 	// Failed and Total count the result's tasks.
@@ -78,12 +80,16 @@ func Summarize(ev *events.Event, adminCenterURL string) Summary {
 		Observed:    ev.Time,
 	}
 	s.User, s.UserDetail, s.UserReadable = userLabel(d.User)
+	s.UserID = Clean(d.User.ID)
 	// Decode validated the result; a failure here leaves the counts at zero.
 	if r, err := d.Result(); err == nil {
 		s.Status = Clean(r.ProcessingStatus)
 		s.Failed, s.Total = max(r.FailedTasksCount, 0), max(r.TotalTasksCount, 0)
 		if s.User == "" {
 			s.User = Clean(r.Subject.ID)
+		}
+		if s.UserID == "" {
+			s.UserID = Clean(r.Subject.ID)
 		}
 	}
 	for _, t := range d.TaskProcessingResults {

@@ -79,6 +79,7 @@ func slackSinkConfig(cfg *config, m *slack.Metrics) slack.Config {
 		APIURL:         string(cfg.SlackApiURL) + "/",
 		Routes:         cfg.SlackRoutes,
 		Mention:        string(cfg.SlackMention),
+		Actions:        cfg.Actions.Enabled(),
 		AdminCenterURL: string(cfg.AdminCenterURL),
 		Metrics:        m,
 	}

@@ -43,6 +43,9 @@ type Config struct {
 	Routes map[string]string
 	// Mention is prepended raw to failure messages (LCW_SLACK_MENTION), e.g. <!subteam^S0123>.
 	Mention string
+	// Actions puts the re-run buttons on failure messages (with LCW_ACTIONS_ALLOWED);
+	// the bot token only: an incoming webhook's messages cannot be acted on.
+	Actions bool
 	// AdminCenterURL is the Entra admin center root messages link to; empty means
 	// notify.DefaultAdminCenterURL.
 	AdminCenterURL string

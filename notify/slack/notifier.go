@@ -40,7 +40,7 @@ func newSink(cfg Config, log *slog.Logger) (sink, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return sink{cfg: cfg, log: log.With("sink", Name), render: renderer{mention: cfg.Mention}}, nil
+	return sink{cfg: cfg, log: log.With("sink", Name), render: renderer{mention: cfg.Mention, actions: cfg.Actions && cfg.Token != ""}}, nil
 }
 
 // Name returns "slack".

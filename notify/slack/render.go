@@ -21,8 +21,8 @@ const (
 
 // Layout budgets derived from the limits.
 const (
-	// maxSections leaves room for the title and context blocks.
-	maxSections = maxBlocks - 2
+	// maxSections leaves room for the title and context blocks, and the buttons.
+	maxSections = maxBlocks - 3
 	// reserve is kept for the title, fallback text and context of a message, on top of
 	// the mention; fallback names are shortened to fit (the blocks carry them in full).
 	reserve = 2000
@@ -52,6 +52,8 @@ type batch struct {
 // renderer turns summaries into messages.
 type renderer struct {
 	mention string
+	// actions puts the re-run buttons on failure messages (LCW_ACTIONS_ALLOWED).
+	actions bool
 }
 
 // pack lays out summaries in as few messages as Slack's limits allow, grouping results of
@@ -214,8 +216,34 @@ func (d *draft) finish() message {
 	for _, s := range d.sections {
 		blocks = append(blocks, section(s))
 	}
+	if d.r.actions && !d.continued {
+		if b := actionsFor(items); b != nil {
+			blocks = append(blocks, b)
+		}
+	}
 	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(observed(items))))
 	return message{Text: d.fallback(items), Blocks: blocks}
+}
+
+// actionsFor returns the re-run buttons of a message of items: those of the one result,
+// or "Re-run failed users of this run" for failures of a single run; nil for anything
+// else (results of several runs, or not failures).
+func actionsFor(items []*notify.Summary) slack.Block {
+	first := items[0]
+	for _, s := range items {
+		if !s.Failure() || s.Workflow.ID != first.Workflow.ID || s.RunID != first.RunID {
+			return nil
+		}
+	}
+	t := ActionTarget{WorkflowID: first.Workflow.ID, RunID: first.RunID, WorkflowName: first.Workflow.DisplayName}
+	if len(items) > 1 {
+		if first.RunID == "" {
+			return nil
+		}
+		return ActionsBlock(t, true)
+	}
+	t.ResultID, t.SubjectID, t.EventID, t.UserName = first.ResultID, first.UserID, first.EventID, first.User
+	return ActionsBlock(t, false)
 }
 
 func (d *draft) title(items []*notify.Summary) string {

@@ -338,3 +338,50 @@ func TestPackHostileHeadings(t *testing.T) {
 		})
 	}
 }
+
+// TestPackPutsButtons: with actions on, a failure's message has its two re-run buttons,
+// a grouped message of one run the run's button, and one of several runs none; the
+// values decode back to the failure they act on.
+func TestPackPutsButtons(t *testing.T) {
+	evs, err := notifytest.Burst("wf-1", "Offboard", "User", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := notifytest.Event(notifytest.Result{WorkflowID: "wf-1", RunID: "run-2", ResultID: "upr-x", UserName: "Another"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &renderer{actions: true}
+	buttons := func(m message) []string {
+		var ids []string
+		for _, b := range m.Blocks {
+			if a, ok := b.(*slack.ActionBlock); ok {
+				for _, e := range a.Elements.ElementSet {
+					if btn, ok := e.(*slack.ButtonBlockElement); ok {
+						ids = append(ids, btn.ActionID)
+						v, err := DecodeActionValue(btn.ActionID, btn.Value)
+						if err != nil || v.WorkflowID != "wf-1" {
+							t.Errorf("button %s's value decodes to %+v, %v", btn.ActionID, v, err)
+						}
+					}
+				}
+			}
+		}
+		return ids
+	}
+	one := r.pack(summaries(t, evs[:1]), false)
+	if got := buttons(one[0].messages[0]); len(got) != 2 || got[0] != ActionIDRerunFailedTasks || got[1] != ActionIDRerunWorkflow {
+		t.Errorf("one failure's buttons = %v, want re-run failed tasks and re-run workflow", got)
+	}
+	run := r.pack(summaries(t, evs), false)
+	if got := buttons(run[0].messages[0]); len(got) != 1 || got[0] != ActionIDRerunFailedUsers {
+		t.Errorf("one run's grouped buttons = %v, want re-run failed users of this run", got)
+	}
+	mixed := r.pack(summaries(t, append(evs[:2:2], other)), false)
+	if got := buttons(mixed[0].messages[0]); len(got) != 0 {
+		t.Errorf("buttons %v on a message of two runs, want none", got)
+	}
+	if got := buttons((&renderer{}).pack(summaries(t, evs[:1]), false)[0].messages[0]); len(got) != 0 {
+		t.Errorf("buttons %v with actions off, want none", got)
+	}
+}
