@@ -74,14 +74,14 @@ func TestSummarize(t *testing.T) {
 			}
 			got := notify.Summarize(ev, "")
 			// The fields every case shares.
-			if got.EventID != ev.ID || got.ResultID != ev.Subject || !got.Observed.Equal(observed) {
+			if got.EventID != ev.ID || got.ResultID != ev.Subject || !got.Observed.Equal(observed) || got.UserID != ev.Data.User.ID || got.UserID == "" {
 				t.Errorf("Summarize ids/time = %q %q %v, want %q %q %v", got.EventID, got.ResultID, got.Observed, ev.ID, ev.Subject, observed)
 			}
 			wantURL := "https://entra.microsoft.com/#view/Microsoft_AAD_LifecycleManagement/DetailedWorkflowMenuBlade/~/overview/workflowId/" + ev.Data.Workflow.ID
 			if got.WorkflowURL != wantURL {
 				t.Errorf("WorkflowURL = %q, want %q", got.WorkflowURL, wantURL)
 			}
-			got.EventID, got.ResultID, got.RunID, got.Observed, got.WorkflowURL, got.Workflow = "", "", "", time.Time{}, "", events.Workflow{}
+			got.EventID, got.ResultID, got.RunID, got.Observed, got.WorkflowURL, got.Workflow, got.UserID = "", "", "", time.Time{}, "", events.Workflow{}, ""
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Summarize =\n%+v\nwant\n%+v", got, tc.want)
 			}

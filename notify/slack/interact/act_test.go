@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slack-go/slack"
 
@@ -179,7 +180,7 @@ func TestGraphRefusals(t *testing.T) {
 	}{
 		{"403 without the permission", jwt(graphsim.RoleReportsRead, graphsim.RoleWorkflowReadBasic), nil, false, 403, graph.PermissionActivate + ": grant it and consent"},
 		{"429 past the retry budget", "", &graphsim.Fault{Op: graphsim.OpActivateWithScope, Kind: graphsim.FaultThrottle, RetryAfter: 100_000_000, Times: 50}, false, 429, "throttling"},
-		{"503 past the retry budget", "", &graphsim.Fault{Op: graphsim.OpActivateWithScope, Kind: graphsim.FaultUnavailable, Times: 50}, false, 429, "throttling"},
+		{"503 past the retry budget", "", &graphsim.Fault{Op: graphsim.OpActivateWithScope, Kind: graphsim.FaultUnavailable, RetryAfter: 10 * time.Millisecond, Times: 50}, false, 429, "throttling"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
