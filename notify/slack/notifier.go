@@ -232,7 +232,8 @@ func NewWebhook(cfg Config, log *slog.Logger) (*Webhook, error) {
 	if s.cfg.WebhookURL == "" {
 		return nil, errors.New("slack: the incoming webhook needs LCW_SLACK_WEBHOOK_URL")
 	}
-	return &Webhook{sink: s, hook: &incomingWebhook{url: s.cfg.WebhookURL, client: s.cfg.HTTPClient}}, nil
+	_, client := s.cfg.clients()
+	return &Webhook{sink: s, hook: &incomingWebhook{url: s.cfg.WebhookURL, client: client}}, nil
 }
 
 // Key is the webhook's one channel.
