@@ -38,6 +38,8 @@ type pollCost struct {
 	cpuPerPoll      time.Duration
 	cpuShare        float64 // of one core, while polling every second
 	rss             int64
+	// peakRSS is the process's high-water mark: its first start and first polls included.
+	peakRSS int64
 	// pollTime is how long one poll of every workflow took, on average
 	// (lcwnotify_poll_duration_seconds over the measured polls).
 	pollTime time.Duration
@@ -128,7 +130,7 @@ func (b *bench) pollCost(ctx context.Context, n int) (pollCost, error) {
 	pc.bytes = float64(st.Bytes) / float64(pc.polls)
 	pc.cpuPerPoll = (u1.CPU - u0.CPU) / time.Duration(pc.polls)
 	pc.cpuShare = cpuShare(u0, u1)
-	pc.rss = u1.RSS
+	pc.rss, pc.peakRSS = u1.RSS, u1.PeakRSS
 	// Read once, after the measured polls: scraping costs the process more than a poll.
 	m, err := s.proc.Metrics(ctx)
 	if err != nil {

@@ -70,7 +70,7 @@ func writeReport(w io.Writer, o *options, r *results) {
 
 	fmt.Fprintf(w, "\nThe lcwnotify process (from /proc, and its Go heap in use from /metrics; CPU as a share of one core):\n\n| phase | CPU | RSS | heap | one poll |\n|---|---:|---:|---:|---:|\n")
 	for _, p := range r.poll {
-		fmt.Fprintf(w, "| steady polls, %s results of history | %.1f %% (%s a poll) | %s | %s | %s |\n", count(p.history), 100*p.cpuShare, ms(p.cpuPerPoll), size(float64(p.rss)), size(p.heap), ms(p.pollTime))
+		fmt.Fprintf(w, "| steady polls, %s results of history | %.1f %% (%s a poll) | %s (peak %s) | %s | %s |\n", count(p.history), 100*p.cpuShare, ms(p.cpuPerPoll), size(float64(p.rss)), size(float64(p.peakRSS)), size(p.heap), ms(p.pollTime))
 	}
 	if b := r.burst; b != nil {
 		fmt.Fprintf(w, "| burst of %d failures, until the last was delivered | %s of CPU in %s | peak %s | | |\n", b.failures, secs(b.cpu), secs(b.last), size(float64(b.peakRSS)))
