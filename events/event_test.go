@@ -152,26 +152,3 @@ func TestDecodeRejects(t *testing.T) {
 		})
 	}
 }
-
-func FuzzDecode(f *testing.F) {
-	good, _ := New("src", time.Now(), sampleData("failed", nil))
-	b, _ := good.Marshal()
-	f.Add(b)
-	f.Add([]byte(`{}`))
-	f.Add([]byte(`{"data":{"userProcessingResult":null}}`))
-	f.Fuzz(func(t *testing.T, in []byte) {
-		ev, err := Decode(in)
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("Decode error %v does not wrap ErrMalformed", err)
-			}
-			return
-		}
-		if ev.ID == "" || ev.Data.Workflow.ID == "" {
-			t.Fatalf("Decode accepted an event without id or workflow: %+v", ev)
-		}
-		if _, err := ev.Data.Result(); err != nil {
-			t.Fatalf("Decode accepted an event whose result does not decode: %v", err)
-		}
-	})
-}

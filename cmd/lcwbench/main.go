@@ -7,7 +7,12 @@
 //     another) to Slack under its one-message-per-second-per-channel limit, against a
 //     notifier that posts one message per failure;
 //   - the latency from a change in Graph to its Slack message, with 1 s polls;
-//   - the CPU time and memory of the lcwnotify process throughout (from /proc).
+//   - the CPU time and memory of the lcwnotify process throughout (from /proc), its Go
+//     heap and poll time (from /metrics) and the size of the watcher's state in NATS.
+//
+// The poll measurement takes a tenant of any shape: -workflows, -active-runs,
+// -active-users and -history (docs/BENCHMARKS.md, section 7, has Graph's limit of 100
+// workflows against a million results).
 //
 // It builds cmd/lcwnotify (or runs -binary) and starts it as a process against an
 // in-process Graph simulator and Entra authority (over TLS), nats-server and fake Slack

@@ -12,15 +12,18 @@ import (
 
 // options are lcwbench's flags.
 type options struct {
-	binary     string
-	phases     []string
-	history    []int
-	workflows  int
-	polls      int
-	naivePolls int
-	burst      []int
-	timeScale  float64
-	latency    int
+	binary      string
+	phases      []string
+	history     []int
+	workflows   int
+	activeRuns  int
+	activeUsers int
+	polls       int
+	naivePolls  int
+	naiveMax    int
+	burst       []int
+	timeScale   float64
+	latency     int
 
 	adaptiveWorkflows int
 	adaptiveRun       time.Duration
@@ -45,8 +48,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&phases, "phases", strings.Join(allPhases, ","), "measurements to make: poll (Graph cost of a steady poll), burst (time to deliver a burst of failures), latency (change to Slack), adaptive (scheduled runs to Slack with fixed 60 s, fixed 5 s and adaptive polling)")
 	fs.StringVar(&history, "history", "1000,30000,300000", "sizes of history, in results, for the poll measurement")
 	fs.IntVar(&o.workflows, "workflows", 10, "workflows in the tenant of the poll measurement")
+	fs.IntVar(&o.activeRuns, "active-runs", 10, "runs in progress during the poll measurement, on as many workflows")
+	fs.IntVar(&o.activeUsers, "active-users", 2, "users of each active run, their results in progress: what a steady poll returns")
 	fs.IntVar(&o.polls, "polls", 20, "steady polls of lcwnotify measured at each size")
 	fs.IntVar(&o.naivePolls, "naive-polls", 2, "polls of the naive poller measured at each size (one takes about 5 s at 300k results)")
+	fs.IntVar(&o.naiveMax, "naive-max", 0, "run the naive poller only at sizes of history up to this many results (0: at every size); the report extrapolates the others")
 	fs.StringVar(&burst, "burst", "300,50", "failures in each run of the burst, all failing at once")
 	fs.Float64Var(&o.timeScale, "time-scale", 1, "speeds the one-message-per-failure baseline up: its Slack limit becomes this many messages per second per channel and its posting time is scaled back by the same factor (lcwnotify paces itself at Slack's 1 msg/s whatever this says, so it always runs at real speed); at 1 the baseline takes about a second per failure")
 	fs.IntVar(&o.latency, "latency", 50, "failures, a second or two apart, whose change-to-Slack latency is measured")
@@ -86,6 +92,8 @@ Flags:
 		return nil, fmt.Errorf("-workflows, -naive-polls and -adaptive-workflows must be at least 1, -polls and -latency at least 2")
 	case o.adaptiveRun < 10*time.Second || o.adaptiveRun > time.Hour:
 		return nil, fmt.Errorf("-adaptive-run %s: use 10s to 1h", o.adaptiveRun)
+	case o.activeRuns < 0 || o.activeUsers < 1 || o.naiveMax < 0:
+		return nil, fmt.Errorf("-active-runs and -naive-max must not be negative, -active-users at least 1")
 	case o.timeScale < 1 || o.timeScale > 100:
 		return nil, fmt.Errorf("-time-scale %g: use 1 (real time) to 100", o.timeScale)
 	}

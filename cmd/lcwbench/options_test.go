@@ -73,3 +73,29 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestNaiveExtrapolation(t *testing.T) {
+	// Measured at 10k and 100k: a fixed part of 100 requests and 1 per 100 results.
+	poll := []pollCost{
+		{history: 10_000, naiveRequests: 200, naiveBytes: 5e6, naiveTime: time.Second},
+		{history: 100_000, naiveRequests: 1100, naiveBytes: 50e6, naiveTime: 10 * time.Second},
+		{history: 1_000_000, naiveSkipped: true},
+	}
+	got := naiveAt(poll, poll[2])
+	if got.from != 100_000 || got.requests != 10_100 || got.bytes != 500e6 || got.time != 100*time.Second {
+		t.Errorf("extrapolated %+v, want 10 100 requests, 500 MB and 100 s from 100 000", got)
+	}
+	if got.mark("x") != "≈ x" {
+		t.Errorf("an extrapolation is marked %q", got.mark("x"))
+	}
+	if got := naiveAt(poll, poll[0]); got.from != 0 || got.requests != 200 || got.mark("x") != "x" {
+		t.Errorf("a measured size reads %+v", got)
+	}
+	one := []pollCost{{history: 1000, naiveRequests: 20, naiveBytes: 1000, naiveTime: time.Second}, {history: 3000, naiveSkipped: true}}
+	if got := naiveAt(one, one[1]); got.requests != 60 || got.bytes != 3000 {
+		t.Errorf("from one size, extrapolated %+v, want proportional: 60 requests, 3000 bytes", got)
+	}
+	if got := naiveAt(one[1:], one[1]); got.mark("x") != "not run" {
+		t.Errorf("nothing measured reads %q, want not run", got.mark("x"))
+	}
+}

@@ -3,21 +3,34 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 	"github.com/lcwnotify/lcwnotify/internal/harness"
+	"github.com/lcwnotify/lcwnotify/watcher"
 	"github.com/lcwnotify/lcwnotify/watcher/graph"
 )
 
-// inProgress is how many results are in progress during the poll measurement: what a
-// steady poll does return.
-const inProgress = 20
+// heapInUse is lcwbench's own heap in use after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
 
 // pollCost is what one steady poll costs Graph, at one size of history.
 type pollCost struct {
 	history, workflows int
+	// activeRuns runs were in progress, inProgress results in all: what a steady poll
+	// does return.
+	activeRuns, inProgress int
+	// generate is how long GenerateHistory took, simHeap the heap lcwbench held once
+	// the tenant was built (the simulator's, mostly).
+	generate time.Duration
+	simHeap  uint64
 
 	// lcwnotify: polls measured, and per poll the requests, response bytes and CPU.
 	polls           int
@@ -25,6 +38,18 @@ type pollCost struct {
 	cpuPerPoll      time.Duration
 	cpuShare        float64 // of one core, while polling every second
 	rss             int64
+	// peakRSS is the process's high-water mark: its first start and first polls included.
+	peakRSS int64
+	// pollTime is how long one poll of every workflow took, on average
+	// (lcwnotify_poll_duration_seconds over the measured polls).
+	pollTime time.Duration
+	// heap is the Go heap in use in lcwnotify (go_memstats_heap_inuse_bytes) after the
+	// measured polls.
+	heap float64
+	// kvBytes and kvValues are the watcher's state bucket after the measured polls:
+	// what the state costs NATS.
+	kvBytes  uint64
+	kvValues uint64
 
 	// The naive poller: polls measured, per poll the requests, bytes and time, and the
 	// results one listing returned.
@@ -32,6 +57,8 @@ type pollCost struct {
 	naiveRequests, naiveBytes float64
 	naiveTime                 time.Duration
 	naiveResults              int
+	// naiveSkipped: the naive poller was not run at this size (-naive-max).
+	naiveSkipped bool
 }
 
 // pollCost measures lcwnotify's steady polls against a tenant holding n results of
@@ -44,16 +71,30 @@ func (b *bench) pollCost(ctx context.Context, n int) (pollCost, error) {
 		for i := range ids {
 			ids[i] = w.Sim.AddWorkflow(graphsim.Workflow{DisplayName: fmt.Sprintf("Workflow %d", i+1)}).ID
 		}
+		start := time.Now()
 		w.Sim.GenerateHistory(graphsim.HistoryOptions{Results: n})
-		for i, u := range w.Sim.AddUsers(inProgress) {
-			run := w.Sim.StartRun(ids[i%len(ids)], u.ID)
-			w.Sim.SetResultStatus(run.Results[0], events.StatusInProgress)
+		pc.generate = time.Since(start)
+		pc.simHeap = heapInUse()
+		// The active runs, on as many workflows, each with its users in progress.
+		for i := range b.o.activeRuns {
+			users := w.Sim.AddUsers(b.o.activeUsers)
+			uids := make([]string, len(users))
+			for k, u := range users {
+				uids[k] = u.ID
+			}
+			run := w.Sim.StartRun(ids[i%len(ids)], uids...)
+			for _, r := range run.Results {
+				w.Sim.SetResultStatus(r, events.StatusInProgress)
+			}
+			pc.inProgress += len(run.Results)
 		}
+		pc.activeRuns = b.o.activeRuns
 	})
 	if err != nil {
 		return pc, err
 	}
 	defer s.close()
+	b.progress.printf("poll cost at %d: history generated in %s, %s of heap in lcwbench", n, secs(pc.generate), size(float64(pc.simHeap)))
 
 	// The first start's polls are not steady ones.
 	if err := s.proc.WaitPolls(ctx, 2); err != nil {
@@ -66,6 +107,10 @@ func (b *bench) pollCost(ctx context.Context, n int) (pollCost, error) {
 		return pc, err
 	}
 	s.world.Sim.ResetStats()
+	m0, err := s.proc.Metrics(ctx)
+	if err != nil {
+		return pc, err
+	}
 	u0, err := s.usage()
 	if err != nil {
 		return pc, err
@@ -85,10 +130,36 @@ func (b *bench) pollCost(ctx context.Context, n int) (pollCost, error) {
 	pc.bytes = float64(st.Bytes) / float64(pc.polls)
 	pc.cpuPerPoll = (u1.CPU - u0.CPU) / time.Duration(pc.polls)
 	pc.cpuShare = cpuShare(u0, u1)
-	pc.rss = u1.RSS
+	pc.rss, pc.peakRSS = u1.RSS, u1.PeakRSS
+	// Read once, after the measured polls: scraping costs the process more than a poll.
+	m, err := s.proc.Metrics(ctx)
+	if err != nil {
+		return pc, err
+	}
+	pc.heap = m.Sum("go_memstats_heap_inuse_bytes")
+	sum0, n0 := m0.Histogram("lcwnotify_poll_duration_seconds")
+	sum1, n1 := m.Histogram("lcwnotify_poll_duration_seconds")
+	if n1 > n0 {
+		pc.pollTime = time.Duration((sum1 - sum0) / float64(n1-n0) * float64(time.Second))
+	}
+	kv, err := s.js.KeyValue(ctx, watcher.BucketName(streamName))
+	if err != nil {
+		return pc, err
+	}
+	kst, err := kv.Status(ctx)
+	if err != nil {
+		return pc, err
+	}
+	pc.kvBytes, pc.kvValues = kst.Bytes(), kst.Values()
 
 	if err := s.stopProcess(); err != nil {
 		return pc, err
+	}
+	if b.o.naiveMax > 0 && n > b.o.naiveMax {
+		pc.naiveSkipped = true
+		b.progress.printf("poll cost at %d: lcwnotify %.0f requests, %.0f bytes a poll; naive poller not run (-naive-max %d)",
+			n, pc.requests, pc.bytes, b.o.naiveMax)
+		return pc, nil
 	}
 	b.progress.printf("poll cost at %d: measuring %d naive polls", n, b.o.naivePolls)
 	c, err := graph.New(graph.Options{BaseURL: s.world.GraphURL(), Credential: graph.NewStaticCredential(benchToken),
@@ -113,8 +184,8 @@ func (b *bench) pollCost(ctx context.Context, n int) (pollCost, error) {
 	return pc, nil
 }
 
-// polls counts the polls in st: each lists the workflows once.
-func polls(st graphsim.Stats) int { return int(st.ByOp[graphsim.OpListWorkflows].Requests) }
+// polls counts the polls in st: each lists the workflows once, in one page or more.
+func polls(st graphsim.Stats) int { return int(st.ByOp[graphsim.OpListWorkflows].Listings) }
 
 // reach is how far back the naive poller lists: Graph's 30 days, less an hour of margin
 // for clocks (as lcwnotify's watcher).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/internal/harness"
+	"github.com/lcwnotify/lcwnotify/watcher"
 )
 
 // writeReport prints the results as Markdown: the machine, one table comparing
@@ -18,10 +19,11 @@ func writeReport(w io.Writer, o *options, r *results) {
 
 	fmt.Fprintf(w, "| measure | lcwnotify | baseline | baseline ÷ lcwnotify |\n|---|---:|---:|---:|\n")
 	for _, p := range r.poll {
+		naive := naiveAt(r.poll, p)
 		fmt.Fprintf(w, "| Graph requests per steady poll, %s results of history | %s | %s | %s |\n",
-			count(p.history), num(p.requests), num(p.naiveRequests), ratio(p.naiveRequests, p.requests))
+			count(p.history), num(p.requests), naive.mark(num(naive.requests)), naive.mark(ratio(naive.requests, p.requests)))
 		fmt.Fprintf(w, "| Graph response bytes per steady poll, %s results of history | %s | %s | %s |\n",
-			count(p.history), size(p.bytes), size(p.naiveBytes), ratio(p.naiveBytes, p.bytes))
+			count(p.history), size(p.bytes), naive.mark(size(naive.bytes)), naive.mark(ratio(naive.bytes, p.bytes)))
 	}
 	if b := r.burst; b != nil {
 		fmt.Fprintf(w, "| time to deliver the last of %d failures (runs of %s) at 1 msg/s per channel | %s | %s%s | %s |\n",
@@ -37,15 +39,23 @@ func writeReport(w io.Writer, o *options, r *results) {
 
 	fmt.Fprintf(w, "\nBaselines, measured in the same run:\n\n")
 	if len(r.poll) > 0 {
-		fmt.Fprintf(w, "- Graph: a naive poller listing the workflows, then every result of each workflow in Graph's 30-day window, every poll (%d workflows, %d results in progress, default page size). One naive poll took:", r.poll[0].workflows, inProgress)
-		for i, p := range r.poll {
-			sep := ","
-			if i == len(r.poll)-1 {
-				sep = "."
+		p0 := r.poll[0]
+		fmt.Fprintf(w, "- Graph: a naive poller listing the workflows, then every result of each workflow in Graph's 30-day window, every poll (%d workflows, %d runs in progress with %d results in all, default page size). One naive poll took:",
+			p0.workflows, p0.activeRuns, p0.inProgress)
+		sep := ""
+		for _, p := range r.poll {
+			if !p.naiveSkipped {
+				fmt.Fprintf(w, "%s %s at %s results", sep, secs(p.naiveTime), count(p.history))
+				sep = ","
 			}
-			fmt.Fprintf(w, " %s at %s results%s", secs(p.naiveTime), count(p.history), sep)
 		}
-		fmt.Fprintln(w)
+		fmt.Fprintln(w, ".")
+		for _, p := range r.poll {
+			if n := naiveAt(r.poll, p); n.from > 0 {
+				fmt.Fprintf(w, "  Not run at %s results (-naive-max): ≈ marks an extrapolation along the line through the two largest sizes measured (up to %s results), which its cost follows since it lists every result every poll; one poll would take about %s.\n",
+					count(p.history), count(n.from), secs(n.time))
+			}
+		}
 	}
 	if b := r.burst; b != nil {
 		fmt.Fprintf(w, "- Slack: one message per failure, consuming the same events, posting one at a time as fast as the channel's limit allows and waiting out any 429.")
@@ -62,16 +72,92 @@ func writeReport(w io.Writer, o *options, r *results) {
 		writeAdaptive(w, a)
 	}
 
-	fmt.Fprintf(w, "\nThe lcwnotify process (from /proc; CPU as a share of one core):\n\n| phase | CPU | RSS |\n|---|---:|---:|\n")
+	fmt.Fprintf(w, "\nThe lcwnotify process (from /proc, and its Go heap in use from /metrics; CPU as a share of one core):\n\n| phase | CPU | RSS | heap | one poll |\n|---|---:|---:|---:|---:|\n")
 	for _, p := range r.poll {
-		fmt.Fprintf(w, "| steady polls, %s results of history | %.1f %% (%s a poll) | %s |\n", count(p.history), 100*p.cpuShare, ms(p.cpuPerPoll), size(float64(p.rss)))
+		fmt.Fprintf(w, "| steady polls, %s results of history | %.1f %% (%s a poll) | %s (peak %s) | %s | %s |\n", count(p.history), 100*p.cpuShare, ms(p.cpuPerPoll), size(float64(p.rss)), size(float64(p.peakRSS)), size(p.heap), ms(p.pollTime))
 	}
 	if b := r.burst; b != nil {
-		fmt.Fprintf(w, "| burst of %d failures, until the last was delivered | %s of CPU in %s | peak %s |\n", b.failures, secs(b.cpu), secs(b.last), size(float64(b.peakRSS)))
+		fmt.Fprintf(w, "| burst of %d failures, until the last was delivered | %s of CPU in %s | peak %s | | |\n", b.failures, secs(b.cpu), secs(b.last), size(float64(b.peakRSS)))
 	}
 	if l := r.latency; l != nil {
-		fmt.Fprintf(w, "| a failure every 1.2–2.6 s | %.1f %% | %s |\n", 100*l.cpuShare, size(float64(l.rss)))
+		fmt.Fprintf(w, "| a failure every 1.2–2.6 s | %.1f %% | %s | | |\n", 100*l.cpuShare, size(float64(l.rss)))
 	}
+	if len(r.poll) > 0 {
+		fmt.Fprintf(w, "\nThe watcher's state in NATS (bucket %s, after the measured polls) and the tenant lcwbench built:\n\n", watcher.BucketName(streamName))
+		fmt.Fprintf(w, "| history | state bucket | state entries | history generated in | lcwbench heap (simulator) |\n|---:|---:|---:|---:|---:|\n")
+		for _, p := range r.poll {
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %s |\n", count(p.history), size(float64(p.kvBytes)), p.kvValues, secs(p.generate), size(float64(p.simHeap)))
+		}
+	}
+}
+
+// naiveCost is the naive poller's cost at one size: measured, or extrapolated from the
+// largest size it ran at when from > 0.
+type naiveCost struct {
+	requests, bytes float64
+	time            time.Duration
+	from            int
+	// none: not run at this size nor at any smaller one.
+	none bool
+}
+
+// mark prefixes an extrapolated value with ≈, and stands for a missing one.
+func (n naiveCost) mark(v string) string {
+	if n.none {
+		return "not run"
+	}
+	if n.from > 0 {
+		return "≈ " + v
+	}
+	return v
+}
+
+// naiveAt is the naive poller's cost at p's size: as measured, or, where it was not run,
+// extrapolated along the line through the two largest sizes it was run at (through the
+// origin from one): it lists every result every poll, so its requests, bytes and time
+// grow linearly with the history, with a fixed part (the workflow list, a page per
+// workflow) that the line keeps.
+func naiveAt(all []pollCost, p pollCost) naiveCost {
+	if !p.naiveSkipped {
+		return naiveCost{requests: p.naiveRequests, bytes: p.naiveBytes, time: p.naiveTime}
+	}
+	var a, b *pollCost // the two largest sizes measured, b the largest
+	for i := range all {
+		q := &all[i]
+		switch {
+		case q.naiveSkipped:
+		case b == nil || q.history > b.history:
+			a, b = b, q
+		case a == nil || q.history > a.history:
+			a = q
+		}
+	}
+	if b == nil {
+		return naiveCost{none: true}
+	}
+	line := func(va, vb float64) float64 {
+		if a == nil || a.history == b.history {
+			return vb * float64(p.history) / float64(b.history)
+		}
+		slope := (vb - va) / float64(b.history-a.history)
+		return vb + slope*float64(p.history-b.history)
+	}
+	var ta float64
+	if a != nil {
+		ta = float64(a.naiveTime)
+	}
+	return naiveCost{from: b.history,
+		requests: line(aOr(a, func(q *pollCost) float64 { return q.naiveRequests }), b.naiveRequests),
+		bytes:    line(aOr(a, func(q *pollCost) float64 { return q.naiveBytes }), b.naiveBytes),
+		time:     time.Duration(line(ta, float64(b.naiveTime)))}
+}
+
+// aOr is f(q), or 0 without q.
+func aOr(q *pollCost, f func(*pollCost) float64) float64 {
+	if q == nil {
+		return 0
+	}
+	return f(q)
 }
 
 func scaledNote(o *options, b *burstResult) string {

@@ -17,7 +17,7 @@ func TestSmoke(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	args := []string{"-history", "500", "-workflows", "2", "-polls", "2", "-naive-polls", "1",
+	args := []string{"-history", "500,600", "-naive-max", "500", "-workflows", "2", "-polls", "2", "-naive-polls", "1",
 		"-burst", "6,2", "-time-scale", "50", "-latency", "2", "-adaptive-workflows", "1", "-adaptive-run", "20s"}
 	if code := run(ctx, args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr.String())
@@ -31,6 +31,8 @@ func TestSmoke(t *testing.T) {
 		"Time-scaled (-time-scale 50)",
 		"| steady polls, 500 results of history |",
 		"| adaptive 60 s / 5 s |",
+		"| Graph requests per steady poll, 600 results of history | 7 | ≈ ",
+		"| 600 | ",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q:\n%s", want, report)

@@ -133,8 +133,9 @@ func (a Actions) Enabled() bool { return len(a.ActionsAllowed) > 0 }
 
 // Webhook is the generic webhook destination.
 type Webhook struct {
-	WebhookURL    secretURL     `split_words:"true" group:"Webhook" desc:"generic webhook endpoint (Standard Webhooks signing)"`
-	WebhookSecret webhookSecret `split_words:"true" desc:"whsec_… signing secret for LCW_WEBHOOK_URL (required with it)"`
+	WebhookURL       secretURL     `split_words:"true" group:"Webhook" desc:"generic webhook endpoint (Standard Webhooks signing): https, or http to localhost; redirects are not followed"`
+	WebhookSecret    webhookSecret `split_words:"true" desc:"whsec_… signing secret for LCW_WEBHOOK_URL (required with it)"`
+	WebhookAllowHTTP bool          `split_words:"true" default:"false" desc:"true accepts an http LCW_WEBHOOK_URL on another host (events and signatures then cross the network readable)"`
 }
 
 // Enabled reports whether the webhook destination is configured.

@@ -51,6 +51,8 @@ func TestSettingNames(t *testing.T) {
 		"LCW_STREAM", "LCW_SUBJECT_PREFIX", "LCW_NOTIFY_STATUSES", "LCW_SLACK_TOKEN", "LCW_SLACK_CHANNEL",
 		"LCW_SLACK_WEBHOOK_URL", "LCW_SLACK_API_URL", "LCW_SLACK_ROUTES", "LCW_SLACK_MENTION", "LCW_WEBHOOK_URL",
 		"LCW_WEBHOOK_SECRET", "LCW_HTTP_ADDR", "LCW_LOG_LEVEL",
+		// CONTRACT.md, second round
+		"LCW_WEBHOOK_ALLOW_HTTP",
 		// added
 		"LCW_ADMIN_CENTER_URL", "LCW_POLL_ACTIVE_INTERVAL", "LCW_POLL_OVERLAP", "LCW_INSTANCE", "LCW_NATS_TLS_CA", "LCW_NATS_TLS_CERT",
 		"LCW_NATS_TLS_KEY", "LCW_NATS_LISTEN", "LCW_NATS_MAX_MEMORY", "LCW_NATS_MAX_STORE", "LCW_STREAM_REPLICAS",
@@ -181,6 +183,8 @@ func TestEveryVariable(t *testing.T) {
 		{map[string]string{"LCW_SLACK_TOKEN": token, "LCW_SLACK_CHANNEL": "C0123", "LCW_SLACK_ROUTES": "Leaver:#offboarding"}, func(c *config) any { return slackSinkConfig(c, nil).Routes }, map[string]string{"leaver": "#offboarding"}},
 		{map[string]string{"LCW_SLACK_MENTION": "<!subteam^S0123>"}, func(c *config) any { return c.SlackMention }, slackMention("<!subteam^S0123>")},
 		{map[string]string{"LCW_WEBHOOK_URL": "https://hooks.example/lcw/", "LCW_WEBHOOK_SECRET": whsec}, func(c *config) any { return c.WebhookURL.Reveal() + " " + c.WebhookSecret.Reveal() }, "https://hooks.example/lcw/ " + whsec},
+		{map[string]string{"LCW_WEBHOOK_URL": "http://hooks.example/lcw", "LCW_WEBHOOK_SECRET": whsec, "LCW_WEBHOOK_ALLOW_HTTP": "true"}, func(c *config) any { return c.WebhookURL.Reveal() }, "http://hooks.example/lcw"},
+		{map[string]string{"LCW_WEBHOOK_URL": "http://127.0.0.1:8080/lcw", "LCW_WEBHOOK_SECRET": whsec}, func(c *config) any { return c.WebhookURL.Reveal() }, "http://127.0.0.1:8080/lcw"},
 		{map[string]string{"LCW_CONSOLE": "true"}, func(c *config) any { return c.Console }, true},
 		{map[string]string{"LCW_HTTP_ADDR": "127.0.0.1:0"}, func(c *config) any { return c.httpAddr() }, "127.0.0.1:0"},
 		{map[string]string{"LCW_LOG_LEVEL": "WARN"}, func(c *config) any { return c.LogLevel.Level() }, slog.LevelWarn},
@@ -273,6 +277,10 @@ func TestBadValues(t *testing.T) {
 		{map[string]string{"LCW_WEBHOOK_URL": "https://hooks.example/x", "LCW_WEBHOOK_SECRET": "S3CR3T-without-prefix"}, "LCW_WEBHOOK_SECRET"},
 		{map[string]string{"LCW_WEBHOOK_URL": "https://hooks.example/x", "LCW_WEBHOOK_SECRET": "whsec_c2hvcnQ="}, "LCW_WEBHOOK_SECRET"},
 		{map[string]string{"LCW_WEBHOOK_URL": "S3CR3T", "LCW_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "LCW_WEBHOOK_URL"},
+		{map[string]string{"LCW_WEBHOOK_URL": "http://hooks.example/S3CR3T", "LCW_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, "LCW_WEBHOOK_URL"},
+		{map[string]string{"LCW_WEBHOOK_URL": "http://u:S3CR3T@127.0.0.1/x", "LCW_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "LCW_WEBHOOK_ALLOW_HTTP": "true"}, "LCW_WEBHOOK_URL"},
+		{map[string]string{"LCW_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/S3CR3T", "LCW_WEBHOOK_ALLOW_HTTP": "true"}, "LCW_WEBHOOK_ALLOW_HTTP"},
+		{map[string]string{"LCW_WEBHOOK_ALLOW_HTTP": "maybe"}, "LCW_WEBHOOK_ALLOW_HTTP"},
 		{map[string]string{"LCW_CONSOLE": "maybe"}, "LCW_CONSOLE"},
 		{map[string]string{"LCW_HTTP_ADDR": "9090"}, "LCW_HTTP_ADDR"},
 		{map[string]string{"LCW_HTTP_ADDR": ":99999"}, "LCW_HTTP_ADDR"},
@@ -322,6 +330,7 @@ func TestProblemWording(t *testing.T) {
 		{"LCW_LOG_FORMAT", "xml", `LCW_LOG_FORMAT: "xml": use json or text`},
 		{"LCW_WORKFLOWS", "a b,c/d", `LCW_WORKFLOWS: "a b" is not a workflow id: ids are letters, digits, '-', '_' and '.'; "c/d" is not a workflow id: ids are letters, digits, '-', '_' and '.'`},
 		{"LCW_WEBHOOK_URL", "ftp://x", "LCW_WEBHOOK_URL: the value is not an absolute URL: want https://host/…\nLCW_WEBHOOK_SECRET: required with LCW_WEBHOOK_URL: a whsec_… secret the receiver verifies signatures with"},
+		{"LCW_WEBHOOK_URL", "http://hooks.example/x", "LCW_WEBHOOK_URL: the value must use https (http is accepted for localhost only, or for any host with LCW_WEBHOOK_ALLOW_HTTP=true, which lets anyone on the way read the events and their signatures)\nLCW_WEBHOOK_SECRET: required with LCW_WEBHOOK_URL: a whsec_… secret the receiver verifies signatures with"},
 		{"LCW_NATS_URL", "nats://a,nats://u:pw@b:4222/x,bad", "LCW_NATS_URL: entry 3 is not a NATS URL: use nats://host:4222 or tls://host:4222, comma-separated"},
 	}
 	for _, tt := range tests {

@@ -310,6 +310,26 @@ func TestBadConfigExits2(t *testing.T) {
 	}
 }
 
+// TestPlainHTTPWebhookExits2: an http webhook on another host stops the start, naming
+// LCW_WEBHOOK_URL without quoting it, unless LCW_WEBHOOK_ALLOW_HTTP=true.
+func TestPlainHTTPWebhookExits2(t *testing.T) {
+	t.Parallel()
+	env := baseEnv(t)
+	env["LCW_WEBHOOK_URL"] = "http://hooks.example/lcw?token=PLAINS3CR3T"
+	env["LCW_WEBHOOK_SECRET"] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	code, _, errOut := runBinary(t, env, "notify")
+	if code != 2 || !strings.Contains(errOut, "lcwnotify: LCW_WEBHOOK_URL: ") || !strings.Contains(errOut, "LCW_WEBHOOK_ALLOW_HTTP=true") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant 2 and a line for LCW_WEBHOOK_URL that names LCW_WEBHOOK_ALLOW_HTTP", code, errOut)
+	}
+	if strings.Contains(errOut, "PLAINS3CR3T") {
+		t.Errorf("stderr quotes the URL:\n%s", errOut)
+	}
+	env["LCW_WEBHOOK_ALLOW_HTTP"] = "true"
+	if code, _, errOut := runBinary(t, env, "check"); code == 2 {
+		t.Errorf("with LCW_WEBHOOK_ALLOW_HTTP=true: exit 2, stderr:\n%s", errOut)
+	}
+}
+
 func TestNoDestinationExits2(t *testing.T) {
 	t.Parallel()
 	for _, cmd := range []string{"run", "notify"} {

@@ -32,6 +32,7 @@ var rules = []func(v *validation){
 	slackTokenOrWebhook,
 	slackActions,
 	webhookNeedsSecret,
+	destinationHTTPS,
 }
 
 // validation is what a rule sees.
@@ -217,6 +218,42 @@ func webhookNeedsSecret(v *validation) {
 	v.requiredWith("LCW_WEBHOOK_SECRET", "LCW_WEBHOOK_URL", "a whsec_… secret the receiver verifies signatures with")
 	if v.set("LCW_WEBHOOK_SECRET") && !v.set("LCW_WEBHOOK_URL") {
 		v.add("LCW_WEBHOOK_SECRET", "set without LCW_WEBHOOK_URL")
+	}
+}
+
+// destinationURLs are the settings that name a URL lcwnotify posts notifications to, each
+// with the setting that lets it be plain http to another host ("" where none does). A
+// destination added later adds its line.
+var destinationURLs = []struct {
+	name, allowHTTP string
+	url             func(*config) secretURL
+	allowed         func(*config) bool
+}{
+	{"LCW_SLACK_WEBHOOK_URL", "", func(c *config) secretURL { return c.SlackWebhookURL }, nil},
+	{"LCW_WEBHOOK_URL", "LCW_WEBHOOK_ALLOW_HTTP", func(c *config) secretURL { return c.WebhookURL }, func(c *config) bool { return c.WebhookAllowHTTP }},
+}
+
+// destinationHTTPS: a destination is https, or http to this machine, unless its own
+// setting accepts clear text (outbound.CheckURL, which its client enforces again on
+// every request); an allowance with nothing to allow is a mistake.
+func destinationHTTPS(v *validation) {
+	for _, d := range destinationURLs {
+		allowed := d.allowed != nil && d.allowed(v.config)
+		if d.allowHTTP != "" && allowed && !v.set(d.name) {
+			v.add(d.allowHTTP, "needs %s (it allows that URL to be plain http)", d.name)
+		}
+		u := d.url(v.config)
+		if !u.IsSet() {
+			continue
+		}
+		if _, err := outbound.CheckURL(u.Reveal(), allowed); errors.Is(err, outbound.ErrPlainHTTP) {
+			if d.allowHTTP == "" {
+				v.add(d.name, "the value must use https (http is accepted for localhost only)")
+				continue
+			}
+			v.add(d.name, "the value must use https (http is accepted for localhost only, or for any host with %s=true, "+
+				"which lets anyone on the way read the events and their signatures)", d.allowHTTP)
+		}
 	}
 }
 

@@ -74,13 +74,15 @@ func (s secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // MarshalText implements encoding.TextMarshaler, which JSON encoders use too.
 func (s secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// secretURL is a secret that is an absolute https URL, or http on a loopback host: an
-// incoming webhook's URL carries its credential in the path.
+// secretURL is a secret that is an absolute http or https URL without user
+// information: a destination's URL, which often carries its credential (an incoming
+// webhook's in the path). Whether it may be http is the destination's rule
+// (destinationHTTPS in rules.go), which knows its ALLOW_HTTP setting.
 type secretURL struct{ secret }
 
 // Decode implements envconfig.Decoder. Its errors never quote the URL.
 func (u *secretURL) Decode(v string) error {
-	if _, err := parseEndpoint(v, "the value"); err != nil {
+	if _, err := checkEndpoint(v, "the value", true); err != nil {
 		return err
 	}
 	u.secret = newSecret(v)

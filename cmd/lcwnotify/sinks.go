@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/console"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
@@ -31,9 +33,13 @@ func (s *service) newSinks(_ context.Context, stdout io.Writer) ([]destination, 
 			sink, err = newSlack(slackSinkConfig(s.cfg, s.slackMetrics()), s.log.With("component", "notify"))
 		case "webhook":
 			sink, err = webhook.New(webhook.Config{
-				URL:    s.cfg.WebhookURL.Reveal(),
-				Secret: s.cfg.WebhookSecret.Reveal(),
+				URL:       s.cfg.WebhookURL.Reveal(),
+				Secret:    s.cfg.WebhookSecret.Reveal(),
+				AllowHTTP: s.cfg.WebhookAllowHTTP,
 			}, s.log.With("component", "notify"))
+			if _, herr := outbound.CheckURL(s.cfg.WebhookURL.Reveal(), false); err == nil && errors.Is(herr, outbound.ErrPlainHTTP) {
+				s.log.Warn("LCW_WEBHOOK_URL is plain http to another host, as LCW_WEBHOOK_ALLOW_HTTP=true allows: anyone on the way can read the events and their signatures")
+			}
 		case "console":
 			sink = console.New(stdout, string(s.cfg.AdminCenterURL))
 		}

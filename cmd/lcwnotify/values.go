@@ -69,17 +69,23 @@ func (h *hostPort) Decode(v string) error {
 }
 
 // parseEndpoint parses an absolute URL that must be https, or http on a loopback host
-// (tests, simulators, local proxies), and carries no user information. Errors name the
-// value as quoted says: the value itself, or "the value" for a secret.
+// (tests, simulators, local proxies), and carries no user information: the rule of
+// outbound.CheckURL. Errors name the value as quoted says: the value itself, or "the
+// value" for a secret.
 func parseEndpoint(v, quoted string) (*url.URL, error) {
-	u, err := url.Parse(v)
+	return checkEndpoint(v, quoted, false)
+}
+
+// checkEndpoint is parseEndpoint, with http to any host accepted when allowHTTP.
+func checkEndpoint(v, quoted string, allowHTTP bool) (*url.URL, error) {
+	u, err := outbound.CheckURL(v, allowHTTP)
 	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return nil, fmt.Errorf("%s is not an absolute URL: want https://host/…", quoted)
-	case u.User != nil:
+	case errors.Is(err, outbound.ErrUserInfo):
 		return nil, fmt.Errorf("%s carries user information: put credentials in their own settings", quoted)
-	case u.Scheme == "http" && !outbound.IsLoopback(u.Hostname()):
+	case errors.Is(err, outbound.ErrPlainHTTP):
 		return nil, fmt.Errorf("%s must use https (http is accepted for localhost only)", quoted)
+	case err != nil:
+		return nil, fmt.Errorf("%s is not an absolute URL: want https://host/…", quoted)
 	}
 	return u, nil
 }

@@ -235,6 +235,15 @@ func TestStats(t *testing.T) {
 	if st := f.sim.Stats(); st.Requests != 0 || len(st.ByOp) != 0 {
 		t.Errorf("after reset: %+v", st)
 	}
+
+	// A listing of several pages is one listing: what counts polls.
+	paged := newFixture(t, graphsim.Options{PageSize: 1})
+	ptn := newTenant(t, paged)
+	paged.sim.ResetStats()
+	_, pages := paged.followAll(t, lcw+"/"+ptn.wf.ID+"/userProcessingResults")
+	if got := paged.sim.Stats().ByOp[graphsim.OpListResults]; len(pages) < 2 || got.Requests != int64(len(pages)) || got.Listings != 1 {
+		t.Errorf("one listing of %d pages counted %+v, want %d requests and 1 listing", len(pages), got, len(pages))
+	}
 }
 
 func TestPatchResult(t *testing.T) {

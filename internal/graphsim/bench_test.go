@@ -23,7 +23,7 @@ import (
 // BenchmarkGenerateHistory measures bulk history: results generated per second and
 // the heap each result keeps.
 func BenchmarkGenerateHistory(b *testing.B) {
-	for _, n := range []int{30_000, 300_000} {
+	for _, n := range []int{30_000, 300_000, 1_000_000} {
 		b.Run(fmt.Sprintf("results=%d", n), func(b *testing.B) {
 			var heap uint64
 			for b.Loop() {

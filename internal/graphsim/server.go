@@ -3,6 +3,7 @@ package graphsim
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -17,7 +18,8 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if x.clientRequestID == "" {
 		x.clientRequestID = x.requestID
 	}
-	defer func() { s.stats.record(rt.op, cw) }()
+	nextPage := slices.ContainsFunc(strings.Split(r.URL.RawQuery, "&"), isSkipTokenPart)
+	defer func() { s.stats.record(rt.op, cw, nextPage) }()
 
 	if e := s.authorize(r); e != nil {
 		x.writeError(e)

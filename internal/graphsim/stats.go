@@ -13,6 +13,9 @@ type Stats struct {
 // OpStats counts one operation's requests.
 type OpStats struct {
 	Requests int64
+	// Listings counts the requests that were no next page ($skiptoken): each listing
+	// once, however many pages it took.
+	Listings int64
 	Bytes    int64
 	// Errors counts responses with a status of 400 or more (faults included).
 	Errors int64
@@ -25,13 +28,16 @@ type statsTable struct {
 
 func (t *statsTable) init() { t.s = Stats{ByOp: make(map[Operation]OpStats)} }
 
-func (t *statsTable) record(op Operation, w *countingWriter) {
+func (t *statsTable) record(op Operation, w *countingWriter, nextPage bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.s.Requests++
 	t.s.Bytes += w.n
 	o := t.s.ByOp[op]
 	o.Requests++
+	if !nextPage {
+		o.Listings++
+	}
 	o.Bytes += w.n
 	if w.status >= 400 {
 		o.Errors++

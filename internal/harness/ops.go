@@ -123,6 +123,22 @@ series:
 	return sum
 }
 
+// Histogram returns the sum and count of the histogram called name (every series);
+// zeros when there is none.
+func (m Metrics) Histogram(name string) (sum float64, count uint64) {
+	mf := m[name]
+	if mf == nil {
+		return 0, 0
+	}
+	for _, s := range mf.GetMetric() {
+		if h := s.GetHistogram(); h != nil {
+			sum += h.GetSampleSum()
+			count += h.GetSampleCount()
+		}
+	}
+	return sum, count
+}
+
 // Polls returns how many polls the watcher completed successfully.
 func (m Metrics) Polls() int { return int(m.Sum("lcwnotify_polls_total", "result", "success")) }
 

@@ -20,9 +20,10 @@ type botAPI struct {
 }
 
 func newBotAPI(cfg *Config) *botAPI {
+	api, _ := cfg.clients()
 	// No slack.OptionRetry: pacing and retries are the notifier's, and a retry that
 	// slack-go made on its own would bypass both.
-	return &botAPI{client: slack.New(cfg.Token, slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(cfg.HTTPClient))}
+	return &botAPI{client: slack.New(cfg.Token, slack.OptionAPIURL(cfg.APIURL), slack.OptionHTTPClient(api))}
 }
 
 // post sends m to channel: chat.postMessage, in m.Thread's thread when set, or

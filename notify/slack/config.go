@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -49,8 +48,10 @@ type Config struct {
 	// AdminCenterURL is the Entra admin center root messages link to; empty means
 	// notify.DefaultAdminCenterURL.
 	AdminCenterURL string
-	// HTTPClient makes the requests; nil means a client of its own. The delivery stage
-	// bounds every call.
+	// HTTPClient makes the requests; nil means internal/outbound's clients: no redirect
+	// followed, every request bounded in time, an incoming webhook's answer read up to
+	// outbound.DefaultMaxBody and a Web API answer up to maxAPIAnswer. The delivery stage
+	// also bounds every call.
 	HTTPClient *http.Client
 	// Metrics may be nil.
 	Metrics *Metrics
@@ -121,9 +122,6 @@ func (c *Config) setDefaults() {
 	if !strings.HasSuffix(c.APIURL, "/") {
 		c.APIURL += "/"
 	}
-	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{}
-	}
 	if c.Interval == 0 {
 		c.Interval = DefaultInterval
 	}
@@ -140,22 +138,33 @@ func (c *Config) setDefaults() {
 	c.Routes = routes
 }
 
-// checkURL accepts absolute https URLs, and http ones on loopback (local fakes). Its
-// errors never quote the URL, which may be a secret.
+// maxAPIAnswer bounds a Web API answer: a page of conversations.history holds up to
+// 200 messages of up to 40,000 characters each with their blocks and metadata, which
+// this leaves room for many times over while keeping a runaway answer from taking the
+// process's memory.
+const maxAPIAnswer = 64 << 20
+
+// clients are the HTTP clients of the Web API and of an incoming webhook: c.HTTPClient
+// for both when set, else outbound's, each with the answer size it needs.
+func (c *Config) clients() (api, hook *http.Client) {
+	if c.HTTPClient != nil {
+		return c.HTTPClient, c.HTTPClient
+	}
+	return outbound.NewClient(outbound.Options{MaxBody: maxAPIAnswer}), outbound.NewClient(outbound.Options{})
+}
+
+// checkURL accepts absolute https URLs, and http ones on loopback (local fakes), as
+// outbound.CheckURL does. Its errors never quote the URL, which may be a secret.
 func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("not a URL")
-	}
-	switch {
-	case u.Host == "":
+	switch _, err := outbound.CheckURL(raw, false); {
+	case errors.Is(err, outbound.ErrPlainHTTP):
+		return errors.New("want an https URL")
+	case errors.Is(err, outbound.ErrUserInfo):
+		return errors.New("carries user information")
+	case err != nil:
 		return errors.New("not an absolute URL")
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && outbound.IsLoopback(u.Hostname()):
-		return nil
 	}
-	return errors.New("want an https URL")
+	return nil
 }
 
 func validChannel(s string) bool {

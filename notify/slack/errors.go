@@ -10,6 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/lcwnotify/lcwnotify/notify"
 )
 
@@ -56,7 +57,7 @@ var permanentWebhookStatus = map[int]string{
 // call and where ("chat.postMessage to C123"); secrets are removed from the error's text.
 // Rate limits are counted in m.
 func classify(cfg *Config, err error, op string) error {
-	red := notify.Redact(err, cfg.Token, cfg.WebhookURL)
+	red := notify.Redact(err, append(outbound.URLSecrets(cfg.WebhookURL), cfg.Token)...)
 	wrap := func(format string, args ...any) error {
 		return fmt.Errorf("slack %s: "+format, append([]any{op}, args...)...)
 	}
@@ -79,6 +80,10 @@ func classify(cfg *Config, err error, op string) error {
 			return notify.Retryable(wrap("%w", red), 0)
 		}
 		hint := permanentWebhookStatus[sc.Code]
+		if sc.Code >= 300 && sc.Code < 400 {
+			// outbound's clients follow no redirect: Slack's endpoints do not move.
+			hint = fmt.Sprintf("Slack's answer was a redirect (HTTP %d), which lcwnotify does not follow: check LCW_SLACK_WEBHOOK_URL or LCW_SLACK_API_URL", sc.Code)
+		}
 		if hint == "" {
 			hint = "Slack refused the request: check the Slack settings"
 		}

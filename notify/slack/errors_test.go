@@ -42,6 +42,7 @@ func TestClassify(t *testing.T) {
 		{"500", slack.StatusCodeError{Code: 500, Status: "500 Internal Server Error"}, false, 0, false, false, "http_500"},
 		{"webhook 404", slack.StatusCodeError{Code: 404, Status: "404 Not Found"}, false, 0, true, true, "http_404"},
 		{"webhook 410", slack.StatusCodeError{Code: 410, Status: "410 Gone"}, false, 0, true, true, "http_410"},
+		{"redirect, not followed", slack.StatusCodeError{Code: 302, Status: "302 Found"}, false, 0, true, true, "http_302"},
 		{"connection refused", refused, false, 0, false, true, "connection"},
 		{"connection reset", reset, false, 0, false, false, "connection"},
 		{"timeout", context.DeadlineExceeded, false, 0, false, false, "timeout"},

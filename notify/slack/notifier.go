@@ -322,7 +322,8 @@ func NewWebhook(cfg Config, log *slog.Logger) (*Webhook, error) {
 	if s.cfg.WebhookURL == "" {
 		return nil, errors.New("slack: the incoming webhook needs LCW_SLACK_WEBHOOK_URL")
 	}
-	w := &Webhook{sink: s, hook: &incomingWebhook{url: s.cfg.WebhookURL, client: s.cfg.HTTPClient}}
+	_, client := s.cfg.clients()
+	w := &Webhook{sink: s, hook: &incomingWebhook{url: s.cfg.WebhookURL, client: client}}
 	w.route = func(events.Workflow) string { return webhookKey }
 	return w, nil
 }

@@ -559,11 +559,13 @@ func TestRefusingEverythingEndsTheHalving(t *testing.T) {
 		t.Errorf("%d messages accepted, want 0", n)
 	}
 	// Halving 63 events to the last would take 125 posts; the budget is 2·6+2 splits,
-	// and each remaining part gets one post before it is dead-lettered.
+	// each remaining part gets one post before it is dead-lettered, and rounds after a
+	// halving that ran out get a budget of 2: about 30 posts when the events arrive in
+	// two rounds, a few more for every further round a loaded machine splits them into.
 	got := e.fake.Stats().Posts
 	t.Logf("%d posts for %d events", got, len(evs))
-	if got > 40 {
-		t.Errorf("%d posts refused before giving up, want at most 40", got)
+	if got > 50 {
+		t.Errorf("%d posts refused before giving up, want at most 50", got)
 	}
 }
 

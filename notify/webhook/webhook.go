@@ -9,12 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/lcwnotify/lcwnotify/notify"
 )
 
@@ -30,18 +31,30 @@ type Config struct {
 	URL string
 	// Secret is the whsec_ signing secret (LCW_WEBHOOK_SECRET).
 	Secret string
-	// HTTPClient makes the requests; nil means a client of its own. Redirects are never
-	// followed either way.
-	HTTPClient *http.Client
-	// Timeout bounds one attempt; zero means DefaultTimeout.
+	// AllowHTTP accepts a URL in clear text to a host other than this machine
+	// (LCW_WEBHOOK_ALLOW_HTTP): the events and their signatures can then be read, and
+	// replayed within the signature's tolerance, by anyone on the way.
+	AllowHTTP bool
+	// Transport sends the requests; nil means outbound's default. Whatever it is, the
+	// notifier's client follows no redirect, bounds each attempt by Timeout and reads at
+	// most a few kilobytes of the answer (internal/outbound).
+	Transport http.RoundTripper
+	// Timeout bounds one attempt, the answer included; zero means DefaultTimeout.
 	Timeout time.Duration
 }
+
+// maxAnswer is how much of the receiver's answer is read: the status says it all, and a
+// refusal's first words go into the error.
+const maxAnswer = 16 << 10
 
 // Validate reports every problem with c, naming the setting and never quoting a secret.
 func (c *Config) Validate() error {
 	var errs []error
-	if u, err := url.Parse(c.URL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		errs = append(errs, errors.New("LCW_WEBHOOK_URL: want an absolute http or https URL"))
+	switch _, err := outbound.CheckURL(c.URL, c.AllowHTTP); {
+	case errors.Is(err, outbound.ErrPlainHTTP):
+		errs = append(errs, errors.New("LCW_WEBHOOK_URL: want https (http only to this machine, or with LCW_WEBHOOK_ALLOW_HTTP=true)"))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("LCW_WEBHOOK_URL: %w: want https://host/…", err))
 	}
 	if _, err := ParseSecret(c.Secret); err != nil {
 		errs = append(errs, fmt.Errorf("LCW_WEBHOOK_SECRET: %w", err))
@@ -59,10 +72,13 @@ func (c *Config) Validate() error {
 // crash between that answer and the record (or a lost answer) sends it again, with the
 // same webhook-id for the receiver to deduplicate on.
 type Notifier struct {
-	cfg    Config
-	key    []byte
-	client *http.Client
-	log    *slog.Logger
+	cfg Config
+	key []byte
+	// secrets are what no error may show: the signing secret and every part of the URL
+	// that may carry a token.
+	secrets []string
+	client  *http.Client
+	log     *slog.Logger
 }
 
 // New validates cfg and returns a Notifier.
@@ -74,17 +90,17 @@ func New(cfg Config, log *slog.Logger) (*Notifier, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	client := &http.Client{}
-	if cfg.HTTPClient != nil {
-		c := *cfg.HTTPClient
-		client = &c
-	}
-	// A redirected POST becomes a GET: the event would be lost. Treat 3xx as a refusal.
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// A redirect is answered as a refusal (classify): a redirected POST becomes a GET, or
+	// takes the signed event to a host nobody configured.
+	client := outbound.NewClient(outbound.Options{Timeout: cfg.Timeout, MaxBody: maxAnswer,
+		AllowHTTP: cfg.AllowHTTP, Transport: cfg.Transport})
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Notifier{cfg: cfg, key: key, client: client, log: log.With("sink", Name)}, nil
+	// Longest first, so that redacting one never leaves a fragment of another.
+	secrets := append(outbound.URLSecrets(cfg.URL), cfg.Secret)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	return &Notifier{cfg: cfg, key: key, secrets: secrets, client: client, log: log.With("sink", Name)}, nil
 }
 
 // Name returns "webhook".
@@ -150,8 +166,6 @@ func (n *Notifier) Send(ctx context.Context, _ string, m notify.Message, _ notif
 	if !ok {
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("webhook: cannot post a %T", m), "bad_message")
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.URL, bytes.NewReader(d.body))
 	if err != nil {
 		return notify.Receipt{}, notify.Unsent(notify.Permanent(errors.New("webhook: LCW_WEBHOOK_URL cannot be requested"), "bad_url"))
@@ -165,23 +179,45 @@ func (n *Notifier) Send(ctx context.Context, _ string, m notify.Message, _ notif
 	req.Header.Set(HeaderSignature, sign(n.key, d.id, ts, d.body))
 
 	resp, err := n.client.Do(req)
+	if errors.Is(err, outbound.ErrPlainHTTP) {
+		// New refuses such a URL; this is the client's own check, before sending.
+		return notify.Receipt{}, notify.Unsent(notify.Permanent(errors.New("webhook: LCW_WEBHOOK_URL is plain http to another host: set LCW_WEBHOOK_ALLOW_HTTP=true or use https"), "plain_http"))
+	}
 	if err != nil {
 		// net/http's errors quote the URL.
-		err = notify.Retryable(fmt.Errorf("webhook: post: %w", notify.Redact(err, n.cfg.URL, n.cfg.Secret)), 0)
+		err = notify.Retryable(fmt.Errorf("webhook: post: %w", notify.Redact(err, n.secrets...)), 0)
 		if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
 			err = notify.Unsent(err)
 		}
 		return notify.Receipt{}, err
 	}
+	// Closing drains the rest of the answer, up to the client's limit.
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyInError))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return notify.Receipt{}, n.classify(resp, notify.Clean(string(snippet)), now)
+	// Read past the part quoted by the longest secret, so that a secret the quote
+	// would cut in two is still whole when it is redacted.
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, int64(maxBodyInError+len(n.secrets[0]))))
+	return notify.Receipt{}, n.classify(resp, n.quote(snippet), now)
+}
+
+// quote is the start of a receiver's answer as an error may show it: on one line,
+// without any secret, at most maxBodyInError bytes.
+func (n *Notifier) quote(body []byte) string {
+	s := notify.Clean(string(body))
+	// A receiver's error page may echo the request, and so the URL's token.
+	for _, sec := range n.secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		}
+	}
+	if len(s) > maxBodyInError {
+		s = strings.ToValidUTF8(s[:maxBodyInError], "")
+	}
+	return s
 }
 
 func (n *Notifier) classify(resp *http.Response, body string, now time.Time) error {
 	code := resp.StatusCode
-	serr := &notify.StatusError{Code: code, Body: strings.ReplaceAll(body, n.cfg.URL, "[REDACTED]")}
+	serr := &notify.StatusError{Code: code, Body: body}
 	switch {
 	case code >= 200 && code < 300:
 		return nil
