@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -20,8 +21,9 @@ import (
 // benchToken is the bearer token lcwbench's own Graph client (the naive poller) sends.
 const benchToken = "lcwbench-naive-poller"
 
-// progress writes progress lines.
+// progress writes progress lines; phases that run side by side share it.
 type progress struct {
+	mu    sync.Mutex
 	w     io.Writer
 	start time.Time
 }
@@ -29,7 +31,10 @@ type progress struct {
 func newProgress(w io.Writer) *progress { return &progress{w: w, start: time.Now()} }
 
 func (p *progress) printf(format string, args ...any) {
-	fmt.Fprintf(p.w, "lcwbench %6.1fs  %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+	line := fmt.Sprintf("lcwbench %6.1fs  %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, _ = io.WriteString(p.w, line)
 }
 
 // stack is one measurement's world: a nats-server, the fakes, and lcwnotify run on them.
