@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 )
 
 // RequestFailed classifies the failure of an HTTP request that got no answer (a refused
@@ -39,4 +42,22 @@ func Snippet(body []byte, n int, secrets ...string) string {
 		}
 	}
 	return s
+}
+
+// CheckEndpoint accepts the URL of a destination: absolute, https (http on a loopback
+// host only: local fakes and proxies), without user information. Its errors never quote
+// the URL, which may itself be a secret.
+func CheckEndpoint(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "":
+		return errors.New("not an absolute URL")
+	case u.User != nil:
+		return errors.New("the URL carries user information: put credentials in their own settings")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && outbound.IsLoopback(u.Hostname()):
+		return nil
+	}
+	return errors.New("want an https URL (http is accepted for localhost only)")
 }

@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/lcwnotify/lcwnotify/notify"
 )
 
@@ -87,7 +85,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.URL != "" {
-		if err := CheckURL(c.URL); err != nil {
+		if err := notify.CheckEndpoint(c.URL); err != nil {
 			bad("LCW_PAGERDUTY_URL: %v", err)
 		}
 	}
@@ -95,7 +93,7 @@ func (c *Config) Validate() error {
 		bad("LCW_PAGERDUTY_SEVERITY %q: use critical, error, warning or info", c.Severity)
 	}
 	if c.AdminCenterURL != "" {
-		if err := CheckURL(c.AdminCenterURL); err != nil {
+		if err := notify.CheckEndpoint(c.AdminCenterURL); err != nil {
 			bad("LCW_ADMIN_CENTER_URL: %v", err)
 		}
 	}
@@ -141,20 +139,5 @@ func CheckRoutingKey(key string) error {
 	return nil
 }
 
-// CheckURL accepts absolute https URLs, and http ones on loopback (local fakes).
-func CheckURL(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || u.Host == "":
-		return errors.New("not an absolute URL")
-	case u.User != nil:
-		return errors.New("the URL carries user information")
-	case u.Scheme == "https":
-		return nil
-	case u.Scheme == "http" && outbound.IsLoopback(u.Hostname()):
-		return nil
-	}
-	return errors.New("want an https URL")
-}
 
 func validSeverity(s string) bool { return slices.Contains(Severities, s) }
