@@ -94,7 +94,7 @@ type Alert struct {
 	Triggers int
 	Resolved bool
 	// Summary and Severity are the latest trigger's.
-	Summary, Severity string
+	Summary, Severity  string
 	Opened, ResolvedAt time.Time
 }
 

@@ -139,5 +139,4 @@ func CheckRoutingKey(key string) error {
 	return nil
 }
 
-
 func validSeverity(s string) bool { return slices.Contains(Severities, s) }

@@ -105,7 +105,6 @@ func (c *Config) setDefaults() {
 	}
 }
 
-
 // RetiredConnector reports whether raw is the URL of an Office 365 connector's incoming
 // webhook, which Microsoft retired: such a URL no longer takes cards.
 func RetiredConnector(raw string) bool {
