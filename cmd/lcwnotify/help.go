@@ -19,7 +19,7 @@ func commands() []command {
 	return []command{
 		{"run", "watcher and notifiers in one process (the usual single-machine deployment)",
 			"Polls Microsoft Graph, publishes every status change to NATS JetStream, and delivers a notification\n" +
-				"for each result entering LCW_NOTIFY_STATUSES to every configured destination (Slack, webhook, console).\n" +
+				"for each result entering LCW_NOTIFY_STATUSES to every configured destination (Slack, webhook, PagerDuty, Teams, console).\n" +
 				"Needs Graph credentials (AZURE_*) and at least one destination."},
 		{"watch", "watcher only: poll Graph, diff, publish change events",
 			"Polls Microsoft Graph and publishes change events; delivers nothing. Run two replicas on a JetStream\n" +
@@ -35,6 +35,14 @@ func commands() []command {
 				"Flags:\n  -speed n  play the scenario n times faster (default 1: about 36 seconds)"},
 		{"check", "validate the configuration, get a Graph token, make one read call, reach NATS and Slack",
 			"Prints one line per check (ok or FAIL, with what to do) and exits non-zero when any fails."},
+		{"test-notification", "send one clearly marked sample notification to each configured destination, or the one named, and print the outcome",
+			"The first thing to run after setting a destination up: a sample failure of a workflow named\n" +
+				"\"" + testWorkflowName + "\" goes to every configured destination (slack, webhook,\n" +
+				"pagerduty, teams, console), or only to the one named, through the same code that delivers real\n" +
+				"notifications; to PagerDuty and Teams through every routing key and webhook of their routes too.\n" +
+				"PagerDuty's test alert is triggered, which may page the service's on-call, and resolved at once.\n" +
+				"Needs neither Graph credentials nor NATS. Prints one line per destination (ok or FAIL, with what to\n" +
+				"do) and exits non-zero when any fails."},
 		{"help", "this text; `help <command>` for one command", ""},
 		{"version", "version, commit and Go version", ""},
 	}
@@ -118,8 +126,11 @@ func writeHelp(w io.Writer, cmd *command) error {
 	var b strings.Builder
 	if cmd != nil {
 		usage := cmd.name
-		if cmd.name == "demo" {
+		switch cmd.name {
+		case "demo":
 			usage += " [-speed n]"
+		case "test-notification":
+			usage += " [destination]"
 		}
 		fmt.Fprintf(&b, "Usage: lcwnotify %s\n\n%s.\n", usage, upperFirst(cmd.summary))
 		if cmd.detail != "" {

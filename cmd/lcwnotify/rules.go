@@ -30,6 +30,7 @@ var rules = []func(v *validation){
 	replicasNeedCluster,
 	slackTokenOrWebhook,
 	webhookNeedsSecret,
+	pagerdutyNeedsKey,
 }
 
 // validation is what a rule sees.
@@ -188,6 +189,18 @@ func webhookNeedsSecret(v *validation) {
 	v.requiredWith("LCW_WEBHOOK_SECRET", "LCW_WEBHOOK_URL", "a whsec_… secret the receiver verifies signatures with")
 	if v.set("LCW_WEBHOOK_SECRET") && !v.set("LCW_WEBHOOK_URL") {
 		v.add("LCW_WEBHOOK_SECRET", "set without LCW_WEBHOOK_URL")
+	}
+}
+
+// pagerdutyNeedsKey: the PagerDuty settings page nobody without a routing key.
+func pagerdutyNeedsKey(v *validation) {
+	if v.set("LCW_PAGERDUTY_ROUTING_KEY") || v.set("LCW_PAGERDUTY_ROUTES") {
+		return
+	}
+	for _, name := range []string{"LCW_PAGERDUTY_URL", "LCW_PAGERDUTY_SEVERITY"} {
+		if v.set(name) {
+			v.add(name, "needs LCW_PAGERDUTY_ROUTING_KEY or LCW_PAGERDUTY_ROUTES (the integration key of the service to page)")
+		}
 	}
 }
 

@@ -90,7 +90,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{msg: fmt.Sprintf("%s: %v", name, err), cmd: name}
 	}
 
-	if fs.NArg() > 0 && name != "help" {
+	// help and test-notification take one argument: a command, a destination.
+	if fs.NArg() > 0 && name != "help" && !(name == "test-notification" && fs.NArg() == 1) {
 		return &usageError{msg: fmt.Sprintf("%s: unexpected argument %q", name, fs.Arg(0)), cmd: name}
 	}
 	switch name {
@@ -133,6 +134,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return demo(ctx, cfg, log, stdout, speed)
 	case "check":
 		return check(ctx, cfg, log, stdout, getenv)
+	case "test-notification":
+		return testNotification(ctx, cfg, log, stdout, fs.Arg(0))
 	}
 	return fmt.Errorf("command %q has no implementation", name)
 }
