@@ -4,12 +4,33 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/lcwnotify/lcwnotify/internal/outbound"
 )
+
+// HTTPClient returns the client a sink posts to its destination with: base's transport
+// (nil: net/http's default, with proxies from the environment), no redirect followed —
+// a redirected POST would lose the message, or carry its credential to a host nobody
+// configured — and every request, reading the answer included, ended after timeout.
+// Sinks read answers through io.LimitReader. It is the one place to switch to
+// internal/outbound's client, which enforces the same rules.
+func HTTPClient(base *http.Client, timeout time.Duration) *http.Client {
+	c := &http.Client{}
+	if base != nil {
+		copied := *base
+		c = &copied
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if c.Timeout <= 0 || c.Timeout > timeout {
+		c.Timeout = timeout
+	}
+	return c
+}
 
 // RequestFailed classifies the failure of an HTTP request that got no answer (a refused
 // connection, a timeout, a reset): retryable, and Unsent when the connection was never

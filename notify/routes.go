@@ -38,13 +38,15 @@ func NewSecretRoutes(def string, routes map[string]string) SecretRoutes {
 		r.targets[DefaultLabel] = def
 		byTarget[def] = DefaultLabel
 	}
-	// Sorted, so that the label two routes share is the same in every process.
-	for _, k := range slices.Sorted(maps.Keys(routes)) {
-		addr := routes[k]
-		if addr == "" {
-			continue
+	lower := make(map[string]string, len(routes))
+	for k, addr := range routes {
+		if addr != "" {
+			lower[strings.ToLower(k)] = addr
 		}
-		key := strings.ToLower(k)
+	}
+	// Sorted, so that the label two routes share is the same in every process.
+	for _, key := range slices.Sorted(maps.Keys(lower)) {
+		addr := lower[key]
 		label, ok := byTarget[addr]
 		if !ok {
 			label = routeLabelPrefix + key

@@ -69,15 +69,10 @@ func burst(b *testing.B, interval time.Duration, bucket, maxPerMessage int, scal
 	o.Logger, o.MaxPerMessage = quiet, maxPerMessage
 	stop := notifytest.RunDispatcher(b, o)
 	defer stop()
-	contractors, err := notifytest.Burst("wf-contractors", "Offboard contractors", "Contractor", 300)
+	evs, err := notifytest.OffboardingBurst()
 	if err != nil {
 		b.Fatal(err)
 	}
-	employees, err := notifytest.Burst("wf-employees", "Offboard employees", "Employee", 50)
-	if err != nil {
-		b.Fatal(err)
-	}
-	evs := append(contractors, employees...)
 	p := events.NewPublisher(js, stream, prefix)
 
 	b.StartTimer()

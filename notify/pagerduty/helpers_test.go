@@ -110,14 +110,7 @@ func (e *env) publishKinded(msgs ...notifytest.Kinded) {
 	}
 }
 
-func (e *env) result(r notifytest.Result) *events.Event {
-	e.t.Helper()
-	ev, err := notifytest.Event(r)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return ev
-}
+func (e *env) result(r notifytest.Result) *events.Event { return notifytest.MustEvent(e.t, r) }
 
 func (e *env) drained() func() bool { return notifytest.Drained(e.t, e.js, stream, pagerduty.Name) }
 

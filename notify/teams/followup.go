@@ -129,14 +129,7 @@ func workflowDigest(w *events.WorkflowDigest) []string {
 			if k == digestUnresolved {
 				break
 			}
-			name := f.User.DisplayName
-			if notify.Clean(name) == "" {
-				name = f.User.UserPrincipalName
-			}
-			if notify.Clean(name) == "" {
-				name = f.User.ID
-			}
-			names = append(names, escape(name)+" ("+escape(f.Status)+")")
+			names = append(names, escape(notify.UserName(f.User))+" ("+escape(f.Status)+")")
 		}
 		l := fmt.Sprintf("Still unresolved (%d): %s", w.UnresolvedTotal, strings.Join(names, ", "))
 		if more := w.UnresolvedTotal - len(names); more > 0 {

@@ -96,12 +96,10 @@ func TestRoutesAndDigest(t *testing.T) {
 func TestBurstGrouped(t *testing.T) {
 	e := newEnv(t, testFake())
 	e.run(testConfig(e.fake.Webhook("default")))
-	contractors, err := notifytest.Burst("wf-contractors", "Offboard contractors", "Contractor", 300)
+	evs, err := notifytest.OffboardingBurst()
 	if err != nil {
 		t.Fatal(err)
 	}
-	employees, _ := notifytest.Burst("wf-employees", "Offboard employees", "Employee", 50)
-	evs := append(contractors, employees...)
 	e.publish(evs...)
 	notifytest.Eventually(t, "settled", e.drained())
 	cards := e.fake.Cards()

@@ -43,27 +43,9 @@ func New(cfg Config, log *slog.Logger) (*Notifier, error) {
 	return &Notifier{
 		cfg:    cfg,
 		routes: notify.NewSecretRoutes(cfg.WebhookURL, cfg.Routes),
-		client: newHTTPClient(cfg.HTTPClient, cfg.Timeout),
+		client: notify.HTTPClient(cfg.HTTPClient, cfg.Timeout),
 		log:    log.With("sink", Name),
 	}, nil
-}
-
-// newHTTPClient returns the client cards are posted with: base's transport (nil: the
-// default), no redirect followed — a redirected POST would lose the card, or carry it to
-// a host nobody configured — and every request, reading the answer included, bounded by
-// timeout. Response bodies are read through io.LimitReader. When internal/outbound's
-// client lands, this is where it is built instead.
-func newHTTPClient(base *http.Client, timeout time.Duration) *http.Client {
-	c := &http.Client{}
-	if base != nil {
-		copied := *base
-		c = &copied
-	}
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	if c.Timeout <= 0 || c.Timeout > timeout {
-		c.Timeout = timeout
-	}
-	return c
 }
 
 // Name returns "teams".
