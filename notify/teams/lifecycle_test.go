@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/httpfake"
@@ -123,14 +124,16 @@ func TestBurstGrouped(t *testing.T) {
 }
 
 // TestRefusedCardSplit: a grouped card Teams refuses for its size is sent again in
-// halves; every failure still arrives, none is dead-lettered.
+// halves; every failure still arrives, none is dead-lettered. The fake takes less than
+// lcwnotify's budget, so that a card of several failures is too large for it and one of
+// a single failure is not.
 func TestRefusedCardSplit(t *testing.T) {
-	e := newEnv(t, testFake())
-	e.run(testConfig(e.fake.Webhook("default")))
-	first := e.result(notifytest.Result{ResultID: "upr-0", UserName: "First User"})
-	e.publish(first)
+	e := newEnv(t, teamstest.New(teamstest.Options{Limit: -1, MaxBytes: 2000}))
+	cfg := testConfig(e.fake.Webhook("default"))
+	cfg.Interval = 500 * time.Millisecond // long enough for the eight to queue behind the first
+	e.run(cfg)
+	e.publish(e.result(notifytest.Result{ResultID: "upr-0", UserName: "First User"}))
 	notifytest.Eventually(t, "the first card", func() bool { return len(e.fake.Cards()) == 1 })
-	e.fake.FailNext(1, httpfake.Fault{Status: 413, Error: "The message is too large."})
 	var evs []*events.Event
 	for i := range 8 {
 		evs = append(evs, e.result(notifytest.Result{ResultID: fmt.Sprintf("upr-%d", i+1), UserName: fmt.Sprintf("Grouped User %d", i+1)}))
@@ -141,6 +144,9 @@ func TestRefusedCardSplit(t *testing.T) {
 		if got := countUser(e.fake)(ev); got != 1 {
 			t.Errorf("%s in %d cards, want 1", ev.Data.User.DisplayName, got)
 		}
+	}
+	if st := e.fake.Stats(); st.TooLarge == 0 {
+		t.Errorf("fake saw %+v: want a card refused as too large first", st)
 	}
 	if dls, _ := notifytest.DeadLetters(t, e.js, stream, prefix, "teams"); len(dls) != 0 {
 		t.Errorf("%d dead letters, want none", len(dls))
