@@ -115,9 +115,12 @@ func (n *Notifier) Send(ctx context.Context, key string, m notify.Message, _ not
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("pagerduty: cannot send a %T", m), "bad_message")
 	}
 	label := key
-	if a.label != "" {
+	if a.label != "" && a.label != key {
 		if _, known := n.routes.Target(a.label); known {
 			label = a.label
+		} else {
+			n.log.Warn("the alert this event follows up was triggered through a routing key no longer configured; sending it through the current one, where PagerDuty may drop it",
+				"was", a.label, "key", key, "dedup_key", a.ev.DedupKey)
 		}
 	}
 	routingKey, ok := n.routes.Target(label)

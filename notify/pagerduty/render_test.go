@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +164,22 @@ func TestKeys(t *testing.T) {
 		if got := n.Key(tc.n); got != tc.want {
 			t.Errorf("%s: Key = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestResolveThroughAGoneKey: the routing key a trigger went to is no longer configured;
+// the resolve goes through the current one, with a warning that PagerDuty may drop it.
+func TestResolveThroughAGoneKey(t *testing.T) {
+	fake := pagerdutytest.New(pagerdutytest.Options{})
+	defer fake.Close()
+	logs := &notifytest.Buffer{}
+	n := newNotifier(t, testConfig(fake), slog.New(slog.NewTextHandler(logs, nil)))
+	done := notifytest.MustEvent(t, notifytest.Result{UserID: "u-1", Status: "completed"})
+	send(t, n, fake, &notify.Notification{Event: done, Follows: &notify.Incident{Key: "route:gone", ID: "wf-1:u-1"}})
+	if got := fake.Events()[0]; got.RoutingKey != keyOncall || got.Action != "resolve" {
+		t.Errorf("sent %+v, want a resolve through the default key", got)
+	}
+	if !strings.Contains(logs.String(), "no longer configured") || strings.Contains(logs.String(), keyOncall) {
+		t.Errorf("log %q: want the warning, without the routing key", logs.String())
 	}
 }

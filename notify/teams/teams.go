@@ -40,12 +40,19 @@ func New(cfg Config, log *slog.Logger) (*Notifier, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Notifier{
+	n := &Notifier{
 		cfg:    cfg,
 		routes: notify.NewSecretRoutes(cfg.WebhookURL, cfg.Routes),
 		client: notify.HTTPClient(cfg.HTTPClient, cfg.Timeout),
 		log:    log.With("sink", Name),
-	}, nil
+	}
+	for _, label := range n.routes.Labels() {
+		if hook, _ := n.routes.Target(label); RetiredConnector(hook) {
+			n.log.Warn("this webhook is an Office 365 connector's, which Microsoft retired: create a Workflows flow \"post to a channel when a webhook request is received\" and use its URL",
+				"key", label)
+		}
+	}
+	return n, nil
 }
 
 // Name returns "teams".
