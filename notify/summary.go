@@ -115,6 +115,13 @@ func Summarize(ev *events.Event, adminCenterURL string) Summary {
 	return s
 }
 
+// UserName names u as well as the watcher could read it, cleaned: the display name,
+// else the user principal name, else the object id.
+func UserName(u events.User) string {
+	name, _, _ := userLabel(u)
+	return name
+}
+
 func userLabel(u events.User) (label, detail string, readable bool) {
 	name, upn := Clean(u.DisplayName), Clean(u.UserPrincipalName)
 	switch {

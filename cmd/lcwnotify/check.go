@@ -224,8 +224,8 @@ func byteCount(n uint64) string {
 }
 
 func (c *checker) checkDestinations(ctx context.Context, cfg *config, log *slog.Logger) {
-	if !cfg.Slack.Enabled() && !cfg.Webhook.Enabled() && !cfg.Console {
-		c.skip("notify", "no destination configured: `run` and `notify` refuse to start without LCW_SLACK_TOKEN, LCW_SLACK_WEBHOOK_URL, LCW_WEBHOOK_URL or LCW_CONSOLE")
+	if len(destinations(cfg)) == 0 {
+		c.skip("notify", "no destination configured: `run` and `notify` refuse to start without LCW_SLACK_TOKEN, LCW_SLACK_WEBHOOK_URL, LCW_WEBHOOK_URL, LCW_PAGERDUTY_ROUTING_KEY, LCW_TEAMS_WEBHOOK_URL or LCW_CONSOLE")
 		return
 	}
 	if cfg.Slack.Enabled() {
@@ -234,6 +234,12 @@ func (c *checker) checkDestinations(ctx context.Context, cfg *config, log *slog.
 	if cfg.Webhook.Enabled() {
 		u, _ := url.Parse(cfg.WebhookURL.Reveal())
 		c.ok("webhook", "events are signed and POSTed to %s://%s/… (not called: a test delivery would be a real notification)", u.Scheme, u.Host)
+	}
+	if cfg.PagerDuty.Enabled() {
+		c.checkPagerDuty(ctx, cfg)
+	}
+	if cfg.Teams.Enabled() {
+		c.checkTeams(ctx, cfg)
 	}
 	if cfg.Console {
 		c.ok("console", "notifications are printed on stdout")

@@ -36,6 +36,8 @@ type config struct {
 	Slack
 	Actions
 	Webhook
+	PagerDuty
+	Teams
 	Console bool `split_words:"true" group:"Console" default:"false" desc:"true prints notifications on stdout as well (a destination of its own)"`
 	Operations
 }
@@ -140,6 +142,26 @@ type Webhook struct {
 
 // Enabled reports whether the webhook destination is configured.
 func (w Webhook) Enabled() bool { return w.WebhookURL.IsSet() }
+
+// PagerDuty is the PagerDuty destination: Events API v2 integration keys.
+type PagerDuty struct {
+	PagerdutyRoutingKey pagerdutyKey    `split_words:"true" group:"PagerDuty" desc:"Events API v2 integration key (32 characters) of the service to page; each failure is an alert of its user, resolved when the user's later result completes"`
+	PagerdutyURL        httpsURL        `split_words:"true" default:"https://events.pagerduty.com" desc:"Events API root; alerts are POSTed to <url>/v2/enqueue (EU service region: https://events.eu.pagerduty.com)"`
+	PagerdutyRoutes     pagerdutyRoutes `split_words:"true" desc:"key:integration-key,… where key is a workflow category (joiner, leaver, mover) or a workflow id, paged on another service instead"`
+	PagerdutySeverity   string          `split_words:"true" oneof:"critical,error,warning,info" show:"error; warning for completedWithErrors" desc:"severity of every failure's alert: critical, error, warning or info (quarantines are critical, disabled workflows warnings)"`
+}
+
+// Enabled reports whether the PagerDuty destination is configured.
+func (p PagerDuty) Enabled() bool { return p.PagerdutyRoutingKey.IsSet() || p.PagerdutyRoutes.IsSet() }
+
+// Teams is the Microsoft Teams destination: Workflows webhooks.
+type Teams struct {
+	TeamsWebhookURL secretURL   `split_words:"true" group:"Microsoft Teams" desc:"URL of the channel's Workflows flow \"post to a channel when a webhook request is received\""`
+	TeamsRoutes     teamsRoutes `split_words:"true" desc:"key:webhook-url,… where key is a workflow category (joiner, leaver, mover) or a workflow id, posted to another channel's flow instead"`
+}
+
+// Enabled reports whether the Teams destination is configured.
+func (t Teams) Enabled() bool { return t.TeamsWebhookURL.IsSet() || t.TeamsRoutes.IsSet() }
 
 // Operations is how the process serves probes and metrics, logs, and stops.
 type Operations struct {

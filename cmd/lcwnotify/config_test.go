@@ -61,6 +61,8 @@ func TestSettingNames(t *testing.T) {
 		// CONTRACT.md, second round
 		"LCW_DIGEST", "LCW_DIGEST_TZ",
 		"LCW_SLACK_APP_TOKEN", "LCW_SLACK_SIGNING_SECRET", "LCW_ACTIONS_ALLOWED",
+		"LCW_PAGERDUTY_ROUTING_KEY", "LCW_PAGERDUTY_URL", "LCW_PAGERDUTY_ROUTES", "LCW_PAGERDUTY_SEVERITY",
+		"LCW_TEAMS_WEBHOOK_URL", "LCW_TEAMS_ROUTES",
 	}
 	got := settingNames(t)
 	slices.Sort(got)
@@ -102,11 +104,12 @@ func TestDefaults(t *testing.T) {
 	want := &config{
 		Graph: Graph{GraphURL: "https://graph.microsoft.com", GraphVersion: "v1.0", GraphScope: "https://graph.microsoft.com/.default",
 			AdminCenterURL: "https://entra.microsoft.com"},
-		Watch:   Watch{PollInterval: time.Minute, PollActiveInterval: 5 * time.Second, PollOverlap: 10 * time.Minute, Instance: "host-1"},
-		Digests: Digests{DigestTZ: "UTC"},
-		NATS:    NATS{DataDir: "./lcwnotify-data", NatsMaxMemory: 64 << 20, NatsMaxStore: 1 << 30},
-		Events:  Events{Stream: "LCW", SubjectPrefix: "lcw", StreamReplicas: 1, NotifyStatuses: statusList{"failed", "completedWithErrors"}},
-		Slack:   Slack{SlackApiURL: "https://slack.com/api"},
+		Watch:     Watch{PollInterval: time.Minute, PollActiveInterval: 5 * time.Second, PollOverlap: 10 * time.Minute, Instance: "host-1"},
+		Digests:   Digests{DigestTZ: "UTC"},
+		NATS:      NATS{DataDir: "./lcwnotify-data", NatsMaxMemory: 64 << 20, NatsMaxStore: 1 << 30},
+		Events:    Events{Stream: "LCW", SubjectPrefix: "lcw", StreamReplicas: 1, NotifyStatuses: statusList{"failed", "completedWithErrors"}},
+		Slack:     Slack{SlackApiURL: "https://slack.com/api"},
+		PagerDuty: PagerDuty{PagerdutyURL: "https://events.pagerduty.com"},
 		Operations: Operations{
 			LogLevel:        logLevel(slog.LevelInfo),
 			LogFormat:       "json",
@@ -132,6 +135,13 @@ func writeFile(t *testing.T, name, content string) string {
 	}
 	return p
 }
+
+// Destination secrets of the tests: PagerDuty integration keys, a Teams webhook URL.
+const (
+	pdKey     = "0123456789abcdef0123456789abcdef"
+	pdKey2    = "fedcba9876543210fedcba9876543210"
+	teamsHook = "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SIGSECRET"
+)
 
 // TestEveryVariable sets each variable to a valid non-default value and checks where it
 // lands.
@@ -185,6 +195,13 @@ func TestEveryVariable(t *testing.T) {
 		{map[string]string{"LCW_WEBHOOK_URL": "https://hooks.example/lcw/", "LCW_WEBHOOK_SECRET": whsec}, func(c *config) any { return c.WebhookURL.Reveal() + " " + c.WebhookSecret.Reveal() }, "https://hooks.example/lcw/ " + whsec},
 		{map[string]string{"LCW_WEBHOOK_URL": "http://hooks.example/lcw", "LCW_WEBHOOK_SECRET": whsec, "LCW_WEBHOOK_ALLOW_HTTP": "true"}, func(c *config) any { return c.WebhookURL.Reveal() }, "http://hooks.example/lcw"},
 		{map[string]string{"LCW_WEBHOOK_URL": "http://127.0.0.1:8080/lcw", "LCW_WEBHOOK_SECRET": whsec}, func(c *config) any { return c.WebhookURL.Reveal() }, "http://127.0.0.1:8080/lcw"},
+		{map[string]string{"LCW_PAGERDUTY_ROUTING_KEY": pdKey}, func(c *config) any { return pagerdutySinkConfig(c).RoutingKey }, pdKey},
+		{map[string]string{"LCW_PAGERDUTY_ROUTING_KEY": pdKey, "LCW_PAGERDUTY_URL": "https://events.eu.pagerduty.com/"}, func(c *config) any { return pagerdutySinkConfig(c).URL }, "https://events.eu.pagerduty.com"},
+		{map[string]string{"LCW_PAGERDUTY_ROUTES": "Leaver:" + pdKey + ", wf-1:" + pdKey2}, func(c *config) any { return pagerdutySinkConfig(c).Routes }, map[string]string{"leaver": pdKey, "wf-1": pdKey2}},
+		{map[string]string{"LCW_PAGERDUTY_ROUTING_KEY": pdKey, "LCW_PAGERDUTY_SEVERITY": "Critical"}, func(c *config) any { return pagerdutySinkConfig(c).Severity }, "critical"},
+		{map[string]string{"LCW_TEAMS_WEBHOOK_URL": teamsHook}, func(c *config) any { return teamsSinkConfig(c).WebhookURL }, teamsHook},
+		{map[string]string{"LCW_TEAMS_ROUTES": "leaver:" + teamsHook}, func(c *config) any { return teamsSinkConfig(c).Routes }, map[string]string{"leaver": teamsHook}},
+		{map[string]string{"LCW_TEAMS_ROUTES": "leaver:" + teamsHook}, func(c *config) any { return destinations(c) }, []string{"teams"}},
 		{map[string]string{"LCW_CONSOLE": "true"}, func(c *config) any { return c.Console }, true},
 		{map[string]string{"LCW_HTTP_ADDR": "127.0.0.1:0"}, func(c *config) any { return c.httpAddr() }, "127.0.0.1:0"},
 		{map[string]string{"LCW_LOG_LEVEL": "WARN"}, func(c *config) any { return c.LogLevel.Level() }, slog.LevelWarn},
@@ -281,6 +298,18 @@ func TestBadValues(t *testing.T) {
 		{map[string]string{"LCW_WEBHOOK_URL": "http://u:S3CR3T@127.0.0.1/x", "LCW_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "LCW_WEBHOOK_ALLOW_HTTP": "true"}, "LCW_WEBHOOK_URL"},
 		{map[string]string{"LCW_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/S3CR3T", "LCW_WEBHOOK_ALLOW_HTTP": "true"}, "LCW_WEBHOOK_ALLOW_HTTP"},
 		{map[string]string{"LCW_WEBHOOK_ALLOW_HTTP": "maybe"}, "LCW_WEBHOOK_ALLOW_HTTP"},
+		{map[string]string{"LCW_PAGERDUTY_ROUTING_KEY": "S3CR3T-too-short"}, "LCW_PAGERDUTY_ROUTING_KEY"},
+		{map[string]string{"LCW_PAGERDUTY_ROUTING_KEY": "S3CR3T-0123456789abcdef012345678"}, "LCW_PAGERDUTY_ROUTING_KEY"},
+		{map[string]string{"LCW_PAGERDUTY_ROUTES": "leaver:S3CR3T"}, "LCW_PAGERDUTY_ROUTES"},
+		{map[string]string{"LCW_PAGERDUTY_ROUTES": "leaver:" + pdKey + ",LEAVER:" + pdKey2}, "LCW_PAGERDUTY_ROUTES"},
+		{map[string]string{"LCW_PAGERDUTY_ROUTES": "S3CR3T" + pdKey}, "LCW_PAGERDUTY_ROUTES"},
+		{map[string]string{"LCW_PAGERDUTY_URL": "https://events.pagerduty.com"}, "LCW_PAGERDUTY_URL"},
+		{map[string]string{"LCW_PAGERDUTY_ROUTING_KEY": pdKey, "LCW_PAGERDUTY_URL": "http://events.pagerduty.com"}, "LCW_PAGERDUTY_URL"},
+		{map[string]string{"LCW_PAGERDUTY_SEVERITY": "error"}, "LCW_PAGERDUTY_SEVERITY"},
+		{map[string]string{"LCW_PAGERDUTY_ROUTING_KEY": pdKey, "LCW_PAGERDUTY_SEVERITY": "high"}, "LCW_PAGERDUTY_SEVERITY"},
+		{map[string]string{"LCW_TEAMS_WEBHOOK_URL": "http://prod.logic.azure.com/workflows/x?sig=S3CR3T"}, "LCW_TEAMS_WEBHOOK_URL"},
+		{map[string]string{"LCW_TEAMS_ROUTES": "leaver:ftp://x/S3CR3T"}, "LCW_TEAMS_ROUTES"},
+		{map[string]string{"LCW_TEAMS_ROUTES": "leaver https://x/S3CR3T"}, "LCW_TEAMS_ROUTES"},
 		{map[string]string{"LCW_CONSOLE": "maybe"}, "LCW_CONSOLE"},
 		{map[string]string{"LCW_HTTP_ADDR": "9090"}, "LCW_HTTP_ADDR"},
 		{map[string]string{"LCW_HTTP_ADDR": ":99999"}, "LCW_HTTP_ADDR"},
@@ -454,8 +483,10 @@ func TestSecretNeverPrinted(t *testing.T) {
 	c, err := load(t, map[string]string{
 		"LCW_SLACK_TOKEN": token, "LCW_SLACK_CHANNEL": "C1",
 		"LCW_WEBHOOK_URL": "https://hooks.example/SECRETPATH", "LCW_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-		"LCW_NATS_URL":        "nats://user:SECRETPASS@a:4222",
+		"LCW_NATS_URL":              "nats://user:SECRETPASS@a:4222",
 		"LCW_ACTIONS_ALLOWED": "U0123ABCD", "LCW_SLACK_APP_TOKEN": "xapp-1-SECRETAPP", "LCW_SLACK_SIGNING_SECRET": "SECRETSIGNING0123456789",
+		"LCW_PAGERDUTY_ROUTING_KEY": "SECRETKEY0123456789abcdef0123456", "LCW_PAGERDUTY_ROUTES": "leaver:SECRETROUTE0123456789abcdef01234",
+		"LCW_TEAMS_WEBHOOK_URL": "https://prod.logic.azure.com/w?sig=SECRETSIG", "LCW_TEAMS_ROUTES": "joiner:https://prod.logic.azure.com/j?sig=SECRETSIG2",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -475,7 +506,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 	out.Write(b)
 	slog.New(slog.NewJSONHandler(&out, nil)).Info("cfg", "cfg", c, "token", c.SlackToken, "webhook", c.Webhook, "hidden", hidden)
 	slog.New(slog.NewTextHandler(&out, nil)).Info("cfg", "cfg", c, "token", c.SlackToken, "nats", c.NATS, "hidden", hidden)
-	for _, s := range []string{"SECRETTOKEN", "SECRETPATH", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "SECRETPASS", "SECRETAPP", "SECRETSIGNING"} {
+	for _, s := range []string{"SECRETTOKEN", "SECRETPATH", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "SECRETPASS", "SECRETAPP", "SECRETSIGNING", "SECRETKEY", "SECRETROUTE", "SECRETSIG"} {
 		if strings.Contains(out.String(), s) {
 			t.Errorf("output holds the secret %q:\n%s", s, out.String())
 		}

@@ -145,6 +145,8 @@ func demoConfig(cfg *config, simURL string, speed float64) (*config, func(), err
 	// completedWithErrors; other statuses would end the demo with a false shortfall.
 	d.NotifyStatuses = statusList{events.StatusFailed, events.StatusCompletedWithErrors}
 	d.Console = true
+	// The scenario's failures are made up: they must not page anyone.
+	d.PagerDuty = PagerDuty{}
 	dir, err := os.MkdirTemp("", "lcwnotify-demo-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: temporary store: %w", err)

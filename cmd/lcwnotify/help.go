@@ -19,7 +19,7 @@ func commands() []command {
 	return []command{
 		{"run", "watcher and notifiers in one process (the usual single-machine deployment)",
 			"Polls Microsoft Graph, publishes every status change to NATS JetStream, and delivers a notification\n" +
-				"for each result entering LCW_NOTIFY_STATUSES to every configured destination (Slack, webhook, console).\n" +
+				"for each result entering LCW_NOTIFY_STATUSES to every configured destination (Slack, webhook, PagerDuty, Teams, console).\n" +
 				"Needs Graph credentials (AZURE_*) and at least one destination. With LCW_ACTIONS_ALLOWED it also takes\n" +
 				"the clicks on the buttons of Slack's failure messages and re-runs the failures (docs/actions.md)."},
 		{"watch", "watcher only: poll Graph, diff, publish change events",
@@ -46,6 +46,14 @@ func commands() []command {
 				"(the report says what is missing).\n\n" +
 				"Flags:\n  --since D  the span ending now: 7d (default), 36h, 1d12h; at most 30d, Graph's reach\n" +
 				"  --json     the report as JSON (the data of a digest event, docs/events.md), for scripts"},
+		{"test-notification", "send one clearly marked sample notification to each configured destination, or the one named, and print the outcome",
+			"The first thing to run after setting a destination up: a sample failure of a workflow named\n" +
+				"\"" + testWorkflowName + "\" goes to every configured destination (slack, webhook,\n" +
+				"pagerduty, teams, console), or only to the one named, through the same code that delivers real\n" +
+				"notifications; to PagerDuty and Teams through every routing key and webhook of their routes too.\n" +
+				"PagerDuty's test alert is triggered, which may page the service's on-call, and resolved at once.\n" +
+				"Needs neither Graph credentials nor NATS. Prints one line per destination (ok or FAIL, with what to\n" +
+				"do) and exits non-zero when any fails."},
 		{"help", "this text; `help <command>` for one command", ""},
 		{"version", "version, commit and Go version", ""},
 	}
@@ -134,6 +142,8 @@ func writeHelp(w io.Writer, cmd *command) error {
 			usage += " [-speed n]"
 		case "digest":
 			usage += " [--since D] [--json]"
+		case "test-notification":
+			usage += " [destination]"
 		}
 		fmt.Fprintf(&b, "Usage: lcwnotify %s\n\n%s.\n", usage, upperFirst(cmd.summary))
 		if cmd.detail != "" {

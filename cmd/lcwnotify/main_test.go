@@ -226,7 +226,7 @@ func TestHelpCommand(t *testing.T) {
 	env["LCW_SLACK_TOKEN"] = "xoxb-HELPS3CR3T"
 	env["LCW_WEBHOOK_SECRET"] = "whsec_HELPS3CR3T"
 	env["AZURE_CLIENT_SECRET"] = "HELPS3CR3T"
-	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "run"}, {"run", "-h"}, {"demo", "--help"}, {"check", "-help"}, {"digest", "--help"}, {"help", "digest"}} {
+	for _, args := range [][]string{{"help"}, {"-h"}, {"--help"}, {"help", "run"}, {"run", "-h"}, {"demo", "--help"}, {"check", "-help"}, {"digest", "--help"}, {"help", "digest"}, {"test-notification", "--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, out, errOut := runBinary(t, env, args...)
 			if code != 0 {
@@ -259,6 +259,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"demo", "-speed", "0"}, "-speed 0"},
 		{[]string{"digest", "--since", "40d"}, "at most 30d"},
 		{[]string{"digest", "--speed", "2"}, "flag provided but not defined: -speed"},
+		{[]string{"test-notification", "nowhere"}, `unknown destination "nowhere"`},
+		{[]string{"test-notification", "teams", "slack"}, `unexpected argument "teams"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -33,6 +33,7 @@ var rules = []func(v *validation){
 	slackActions,
 	webhookNeedsSecret,
 	destinationHTTPS,
+	pagerdutyNeedsKey,
 }
 
 // validation is what a rule sees.
@@ -231,6 +232,7 @@ var destinationURLs = []struct {
 }{
 	{"LCW_SLACK_WEBHOOK_URL", "", func(c *config) secretURL { return c.SlackWebhookURL }, nil},
 	{"LCW_WEBHOOK_URL", "LCW_WEBHOOK_ALLOW_HTTP", func(c *config) secretURL { return c.WebhookURL }, func(c *config) bool { return c.WebhookAllowHTTP }},
+	{"LCW_TEAMS_WEBHOOK_URL", "", func(c *config) secretURL { return c.TeamsWebhookURL }, nil},
 }
 
 // destinationHTTPS: a destination is https, or http to this machine, unless its own
@@ -253,6 +255,18 @@ func destinationHTTPS(v *validation) {
 			}
 			v.add(d.name, "the value must use https (http is accepted for localhost only, or for any host with %s=true, "+
 				"which lets anyone on the way read the events and their signatures)", d.allowHTTP)
+		}
+	}
+}
+
+// pagerdutyNeedsKey: the PagerDuty settings page nobody without a routing key.
+func pagerdutyNeedsKey(v *validation) {
+	if v.set("LCW_PAGERDUTY_ROUTING_KEY") || v.set("LCW_PAGERDUTY_ROUTES") {
+		return
+	}
+	for _, name := range []string{"LCW_PAGERDUTY_URL", "LCW_PAGERDUTY_SEVERITY"} {
+		if v.set(name) {
+			v.add(name, "needs LCW_PAGERDUTY_ROUTING_KEY or LCW_PAGERDUTY_ROUTES (the integration key of the service to page)")
 		}
 	}
 }

@@ -95,7 +95,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return &usageError{msg: fmt.Sprintf("%s: %v", name, err), cmd: name}
 	}
 
-	if fs.NArg() > 0 && name != "help" {
+	// help and test-notification take one argument: a command, a destination.
+	if fs.NArg() > 0 && name != "help" && !(name == "test-notification" && fs.NArg() == 1) {
 		return &usageError{msg: fmt.Sprintf("%s: unexpected argument %q", name, fs.Arg(0)), cmd: name}
 	}
 	switch name {
@@ -140,6 +141,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return check(ctx, cfg, log, stdout, getenv)
 	case "digest":
 		return digestReport(ctx, cfg, log, stdout, stderr, getenv, df)
+	case "test-notification":
+		return testNotification(ctx, cfg, log, stdout, fs.Arg(0))
 	}
 	return fmt.Errorf("command %q has no implementation", name)
 }

@@ -24,7 +24,7 @@ func (r roles) command() string {
 
 // errNoDestination is the configuration problem of a notifier with nowhere to deliver.
 const errNoDestination = "no destination configured: set LCW_SLACK_TOKEN and LCW_SLACK_CHANNEL, " +
-	"LCW_SLACK_WEBHOOK_URL, or LCW_WEBHOOK_URL and LCW_WEBHOOK_SECRET (LCW_CONSOLE=true prints " +
+	"LCW_SLACK_WEBHOOK_URL, LCW_WEBHOOK_URL and LCW_WEBHOOK_SECRET, LCW_PAGERDUTY_ROUTING_KEY, or LCW_TEAMS_WEBHOOK_URL (LCW_CONSOLE=true prints " +
 	"notifications on stdout); `lcwnotify watch` publishes events without delivering them"
 
 // serve runs the watcher, the notifiers, or both until ctx ends.
@@ -111,6 +111,12 @@ func destinations(cfg *config) []string {
 	}
 	if cfg.Webhook.Enabled() {
 		names = append(names, "webhook")
+	}
+	if cfg.PagerDuty.Enabled() {
+		names = append(names, "pagerduty")
+	}
+	if cfg.Teams.Enabled() {
+		names = append(names, "teams")
 	}
 	if cfg.Console {
 		names = append(names, "console")

@@ -9,7 +9,9 @@ import (
 	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/console"
+	"github.com/lcwnotify/lcwnotify/notify/pagerduty"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
+	"github.com/lcwnotify/lcwnotify/notify/teams"
 	"github.com/lcwnotify/lcwnotify/notify/webhook"
 )
 
@@ -40,6 +42,10 @@ func (s *service) newSinks(_ context.Context, stdout io.Writer) ([]destination, 
 			if _, herr := outbound.CheckURL(s.cfg.WebhookURL.Reveal(), false); err == nil && errors.Is(herr, outbound.ErrPlainHTTP) {
 				s.log.Warn("LCW_WEBHOOK_URL is plain http to another host, as LCW_WEBHOOK_ALLOW_HTTP=true allows: anyone on the way can read the events and their signatures")
 			}
+		case "pagerduty":
+			sink, err = pagerduty.New(pagerdutySinkConfig(s.cfg), s.log.With("component", "notify"))
+		case "teams":
+			sink, err = teams.New(teamsSinkConfig(s.cfg), s.log.With("component", "notify"))
 		case "console":
 			sink = console.New(stdout, string(s.cfg.AdminCenterURL))
 		}
@@ -88,5 +94,27 @@ func slackSinkConfig(cfg *config, m *slack.Metrics) slack.Config {
 		Actions:        cfg.Actions.Enabled(),
 		AdminCenterURL: string(cfg.AdminCenterURL),
 		Metrics:        m,
+	}
+}
+
+// pagerdutySinkConfig is the PagerDuty sink's configuration; the secrets leave their
+// wrappers here.
+func pagerdutySinkConfig(cfg *config) pagerduty.Config {
+	return pagerduty.Config{
+		RoutingKey:     cfg.PagerdutyRoutingKey.Reveal(),
+		URL:            string(cfg.PagerdutyURL),
+		Routes:         cfg.PagerdutyRoutes.Routes(),
+		Severity:       cfg.PagerdutySeverity,
+		AdminCenterURL: string(cfg.AdminCenterURL),
+	}
+}
+
+// teamsSinkConfig is the Teams sink's configuration; the secrets leave their wrappers
+// here.
+func teamsSinkConfig(cfg *config) teams.Config {
+	return teams.Config{
+		WebhookURL:     cfg.TeamsWebhookURL.Reveal(),
+		Routes:         cfg.TeamsRoutes.Routes(),
+		AdminCenterURL: string(cfg.AdminCenterURL),
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -119,6 +120,30 @@ func Burst(workflowID, workflowName, prefix string, n int) ([]*events.Event, err
 		evs[i] = ev
 	}
 	return evs, nil
+}
+
+// MustEvent builds the change event r describes, failing the test if it cannot.
+func MustEvent(t testing.TB, r Result) *events.Event {
+	t.Helper()
+	ev, err := Event(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// OffboardingBurst is the burst the benchmarks measure: 350 failures at once, 300 from
+// one run of "Offboard contractors" and 50 from one of "Offboard employees".
+func OffboardingBurst() ([]*events.Event, error) {
+	contractors, err := Burst("wf-contractors", "Offboard contractors", "Contractor", 300)
+	if err != nil {
+		return nil, err
+	}
+	employees, err := Burst("wf-employees", "Offboard employees", "Employee", 50)
+	if err != nil {
+		return nil, err
+	}
+	return append(contractors, employees...), nil
 }
 
 // Publish ensures the stream and publishes evs to it, failing on the first error.
