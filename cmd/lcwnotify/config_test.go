@@ -483,7 +483,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 	c, err := load(t, map[string]string{
 		"LCW_SLACK_TOKEN": token, "LCW_SLACK_CHANNEL": "C1",
 		"LCW_WEBHOOK_URL": "https://hooks.example/SECRETPATH", "LCW_WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-		"LCW_NATS_URL":              "nats://user:SECRETPASS@a:4222",
+		"LCW_NATS_URL":        "nats://user:SECRETPASS@a:4222",
 		"LCW_ACTIONS_ALLOWED": "U0123ABCD", "LCW_SLACK_APP_TOKEN": "xapp-1-SECRETAPP", "LCW_SLACK_SIGNING_SECRET": "SECRETSIGNING0123456789",
 		"LCW_PAGERDUTY_ROUTING_KEY": "SECRETKEY0123456789abcdef0123456", "LCW_PAGERDUTY_ROUTES": "leaver:SECRETROUTE0123456789abcdef01234",
 		"LCW_TEAMS_WEBHOOK_URL": "https://prod.logic.azure.com/w?sig=SECRETSIG", "LCW_TEAMS_ROUTES": "joiner:https://prod.logic.azure.com/j?sig=SECRETSIG2",
