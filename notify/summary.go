@@ -62,6 +62,24 @@ func (s *Summary) Failure() bool {
 	return events.IsFailure(s.Status) || s.Failed > 0
 }
 
+// SummarizeFollowUp is Summarize for a result's change that follows an incident up, a
+// completion resolving a failure above all. The watcher reads the user only for results
+// entering a notify status, so a completion names its user by id alone; where it does,
+// and the Stage read the failure it follows back (Follows.Original), the summary names
+// the user as that failure did. n.Event must be set.
+func SummarizeFollowUp(n *Notification, adminCenterURL string) Summary {
+	s := Summarize(n.Event, adminCenterURL)
+	if s.UserReadable || n.Follows == nil || n.Follows.Original == nil || n.Follows.Original.Event == nil {
+		return s
+	}
+	if u := n.Follows.Original.Event.Data.User; Clean(u.ID) == s.UserID {
+		if label, detail, ok := userLabel(u); ok {
+			s.User, s.UserDetail, s.UserReadable = label, detail, true
+		}
+	}
+	return s
+}
+
 // Summarize extracts the notification content of ev. adminCenterURL is the Entra admin
 // center root; empty means DefaultAdminCenterURL.
 func Summarize(ev *events.Event, adminCenterURL string) Summary {
