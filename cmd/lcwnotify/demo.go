@@ -48,11 +48,11 @@ func demo(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer, 
 		return err
 	}
 	defer stopSim()
-	fakeSlack, err := startDemoSlack(out)
+	slackSide, err := startDemoSlack(out)
 	if err != nil {
 		return err
 	}
-	defer fakeSlack.close()
+	defer slackSide.close()
 	reruns := make(chan graphsim.DemoRerun, 1)
 	var script *graphsim.Demo
 	var curlShown bool
@@ -94,7 +94,7 @@ func demo(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer, 
 	if _, err := s.addWatcher(ctx, g); err != nil {
 		return ignoreCancel(ctx, err)
 	}
-	h, err := s.addActions(ctx, g, demoTenantID, fakeSlack.api())
+	h, err := s.addActions(ctx, g, demoTenantID, slackSide.api())
 	if err != nil {
 		return ignoreCancel(ctx, err)
 	}
@@ -122,7 +122,7 @@ func demo(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer, 
 	if err := s.addNotifiers(ctx, dests); err != nil {
 		return ignoreCancel(ctx, err)
 	}
-	person := &onCall{out: out, slack: fakeSlack, endpoint: endpoint.url + interact.Path,
+	person := &onCall{out: out, slack: slackSide, endpoint: endpoint.url + interact.Path,
 		secret: dcfg.SlackSigningSecret.Reveal(), told: counters[console.Name]}
 
 	writeDemoIntro(out, dcfg, simURL, s, names, script.Duration(), person.endpoint)
