@@ -168,6 +168,10 @@ func (st *Stage) nextIncident(it *item, q *keyQueue, b Batch, firstID string, gr
 	case roleOpens:
 		inc := &Incident{Topic: it.topic.name, State: IncidentOpen, EventID: n.ID(), Status: statusOf(n),
 			Seq: n.Seq, Opened: n.ID(), Key: q.ref(), ID: firstID, Grouped: grouped, At: now}
+		if n.Event != nil {
+			u := n.Event.Data.User
+			inc.User = &u
+		}
 		if b.Reply && n.Follows != nil {
 			// Told as a follow-up of the open incident (a re-run that failed again, in
 			// the thread of the first failure): the incident keeps its message.

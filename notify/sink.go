@@ -200,6 +200,9 @@ type Incident struct {
 	ID      string    `json:"id,omitempty"`
 	Grouped bool      `json:"grouped,omitempty"`
 	At      time.Time `json:"at"`
+	// User is the failure's user as the watcher could read them, so that a follow-up
+	// whose event names the user by id only (a completion) can say who.
+	User *events.User `json:"user,omitempty"`
 	// Action is the latest step of an action taken on the incident, if any.
 	Action *IncidentAction `json:"action,omitempty"`
 }

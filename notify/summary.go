@@ -62,6 +62,29 @@ func (s *Summary) Failure() bool {
 	return events.IsFailure(s.Status) || s.Failed > 0
 }
 
+// SummarizeFollowUp is Summarize for a result's change that follows an incident up, a
+// completion resolving a failure above all. The watcher reads the user only for results
+// entering a notify status, so a completion names its user by id alone; where it does,
+// the summary names the user as the failure it follows did (the incident keeps the
+// failure's user, and the Stage reads the failure back where it can). n.Event must be
+// set.
+func SummarizeFollowUp(n *Notification, adminCenterURL string) Summary {
+	s := Summarize(n.Event, adminCenterURL)
+	if s.UserReadable || n.Follows == nil {
+		return s
+	}
+	u := n.Follows.User
+	if u == nil && n.Follows.Original != nil && n.Follows.Original.Event != nil {
+		u = &n.Follows.Original.Event.Data.User
+	}
+	if u != nil && Clean(u.ID) == s.UserID {
+		if label, detail, ok := userLabel(*u); ok {
+			s.User, s.UserDetail, s.UserReadable = label, detail, true
+		}
+	}
+	return s
+}
+
 // Summarize extracts the notification content of ev. adminCenterURL is the Entra admin
 // center root; empty means DefaultAdminCenterURL.
 func Summarize(ev *events.Event, adminCenterURL string) Summary {

@@ -100,3 +100,49 @@ func TestWorkflowURL(t *testing.T) {
 		}
 	}
 }
+
+// TestSummarizeFollowUp: a completion names its user by id alone (the watcher reads
+// users for failures only); following a failure the Stage read back, it is named as the
+// failure named them, and only if that failure is the same user's.
+func TestSummarizeFollowUp(t *testing.T) {
+	event := func(r notifytest.Result) *events.Event {
+		t.Helper()
+		ev, err := notifytest.Event(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	failure := event(notifytest.Result{ResultID: "upr-1", UserID: "u-alex", UserName: "Alex Wilber", UPN: "alex@contoso.example"})
+	bare := event(notifytest.Result{ResultID: "upr-2", UserID: "u-alex", Status: "completed"})
+	named := event(notifytest.Result{ResultID: "upr-2", UserID: "u-alex", UserName: "Alex W.", Status: "completed"})
+	otherUser := event(notifytest.Result{ResultID: "upr-9", UserID: "u-megan", UserName: "Megan Bowen"})
+	unreadable := event(notifytest.Result{ResultID: "upr-1", UserID: "u-alex"})
+	follows := func(ev *events.Event) *notify.Incident {
+		return &notify.Incident{Original: &notify.Notification{Event: ev}}
+	}
+	tests := []struct {
+		name       string
+		n          *notify.Notification
+		user, upn  string
+		isReadable bool
+	}{
+		{"named as the failure it resolves", &notify.Notification{Event: bare, Follows: follows(failure)}, "Alex Wilber", "alex@contoso.example", true},
+		{"its own name first", &notify.Notification{Event: named, Follows: follows(failure)}, "Alex W.", "", true},
+		{"no incident", &notify.Notification{Event: bare}, "u-alex", "", false},
+		{"the failure not read back", &notify.Notification{Event: bare, Follows: &notify.Incident{}}, "u-alex", "", false},
+		{"another user's failure", &notify.Notification{Event: bare, Follows: follows(otherUser)}, "u-alex", "", false},
+		{"the failure's user unreadable too", &notify.Notification{Event: bare, Follows: follows(unreadable)}, "u-alex", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := notify.SummarizeFollowUp(tc.n, "")
+			if got.User != tc.user || got.UserDetail != tc.upn || got.UserReadable != tc.isReadable {
+				t.Errorf("user %q (%q, readable %t), want %q (%q, readable %t)", got.User, got.UserDetail, got.UserReadable, tc.user, tc.upn, tc.isReadable)
+			}
+			if got.Status != "completed" || got.ResultID != "upr-2" {
+				t.Errorf("status %s of %s: want the completion's own", got.Status, got.ResultID)
+			}
+		})
+	}
+}

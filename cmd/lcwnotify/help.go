@@ -34,7 +34,11 @@ func commands() []command {
 			"Starts a Graph simulator playing a scripted scenario, an embedded NATS server in a temporary directory\n" +
 				"(never LCW_DATA_DIR or LCW_NATS_URL), the real watcher and the real notifiers (for failed and completedWithErrors,\n" +
 				"whatever LCW_NOTIFY_STATUSES says). Notifications are printed as they would look in Slack, and sent\n" +
-				"to Slack (or the webhook) as well when one is configured. Ctrl-C ends it early.\n\n" +
+				"to Slack (or the webhook) as well when one is configured. A simulated on-call person re-runs one failure\n" +
+				"with its \"Re-run failed tasks\" button: the click, signed as Slack signs it, reaches the real action\n" +
+				"handler, which re-runs it in the simulator; the failure is then resolved. The demo's on-call person\n" +
+				"is the only one allowed to act (whatever LCW_ACTIONS_ALLOWED says), and LCW_SLACK_APP_TOKEN is not\n" +
+				"used. Ctrl-C ends it early.\n\n" +
 				"Flags:\n  -speed n  play the scenario n times faster (default 1: about 36 seconds)"},
 		{"check", "validate the configuration, get a Graph token, make one read call, reach NATS and Slack",
 			"Prints one line per check (ok or FAIL, with what to do) and exits non-zero when any fails."},

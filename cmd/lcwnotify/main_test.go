@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -342,8 +343,11 @@ func TestNoDestinationExits2(t *testing.T) {
 	}
 }
 
+var rerunOf = regexp.MustCompile(`clicks "Re-run failed tasks" on the failure of "([^"]+)"`)
+
 // TestDemo: the demo needs nothing, ends by itself, prints every notification it
-// expected, and says so.
+// expected, the on-call person's re-run from Slack step by step and the failure's
+// resolution (which is no notification), and says so.
 func TestDemo(t *testing.T) {
 	t.Parallel()
 	env := baseEnv(t)
@@ -359,7 +363,17 @@ func TestDemo(t *testing.T) {
 		"curl -X PATCH",
 		"Lifecycle workflow failed: Offboard leavers",
 		"Lifecycle workflow completed with errors",
+		"» the on-call person clicks \"Re-run failed tasks\" on the failure of",
+		"» the click reaches lcwnotify as Slack sends it: POST http://127.0.0.1:",
+		"(to @oncall, only they see it) Re-running the failed tasks of",
+		"↻ oncall asked to re-run the failed tasks for",
+		"↻ Graph accepted the request to re-run the failed tasks for",
+		"✓ Resolved: ",
+		"‼ Lifecycle workflow quarantined: Onboard new hires",
+		"✓ Lifecycle workflow released from quarantine: Onboard new hires",
 		"Demo over in",
+		"Resolutions: 1 expected, 1 delivered to console.",
+		"Workflow changes: 2 expected, 2 delivered to console.",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -376,6 +390,10 @@ func TestDemo(t *testing.T) {
 	}
 	if got := strings.Count(out, "\n✗ ") + strings.Count(out, "\n! "); got != expected {
 		t.Errorf("printed %d notifications, want %d", got, expected)
+	}
+	// The resolution names the user as the failure did, not by the id its event carries.
+	if m := rerunOf.FindStringSubmatch(out); m == nil || !strings.Contains(out, "✓ Resolved: "+m[1]+" (") {
+		t.Errorf("the resolution does not name the user re-run (%q):\n%s", m, out)
 	}
 }
 

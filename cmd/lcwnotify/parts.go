@@ -64,10 +64,22 @@ func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Wat
 	return w, nil
 }
 
-// addActions adds the handler of clicks on Slack's buttons, acting through g: over
-// Socket Mode with LCW_SLACK_APP_TOKEN, and at POST /slack/interactions with
+// slackAPI is a Slack Web API and the bot token to call it with.
+type slackAPI struct {
+	token string
+	url   string // with its trailing slash
+}
+
+// slackAPI is the configured Slack Web API: LCW_SLACK_API_URL with LCW_SLACK_TOKEN.
+func (c *config) slackAPI() slackAPI {
+	return slackAPI{token: c.SlackToken.Reveal(), url: string(c.SlackApiURL) + "/"}
+}
+
+// addActions adds the handler of clicks on Slack's buttons, acting through g and
+// reading user groups from and answering the clicker through api: over Socket Mode
+// with LCW_SLACK_APP_TOKEN, and at POST /slack/interactions with
 // LCW_SLACK_SIGNING_SECRET. Ready: it runs, and Socket Mode (if used) is connected.
-func (s *service) addActions(ctx context.Context, g *graph.Client, tenantID string) error {
+func (s *service) addActions(ctx context.Context, g *graph.Client, tenantID string, api slackAPI) (*interact.Handler, error) {
 	metrics := interact.NewMetrics(s.reg) // once: a retry must not register it again
 	h, err := retryNATS(ctx, s.nats, "start the Slack actions", func(ctx context.Context) (*interact.Handler, error) {
 		return interact.New(ctx, interact.Options{
@@ -79,23 +91,23 @@ func (s *service) addActions(ctx context.Context, g *graph.Client, tenantID stri
 			TenantID:      tenantID,
 			Allowed:       s.cfg.ActionsAllowed,
 			Workflows:     s.cfg.Workflows,
-			BotToken:      s.cfg.SlackToken.Reveal(),
+			BotToken:      api.token,
 			AppToken:      s.cfg.SlackAppToken.Reveal(),
 			SigningSecret: s.cfg.SlackSigningSecret.Reveal(),
-			APIURL:        string(s.cfg.SlackApiURL) + "/",
+			APIURL:        api.url,
 			Instance:      string(s.cfg.Instance),
 			Logger:        s.log,
 			Metrics:       metrics,
 		})
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if s.cfg.SlackSigningSecret.IsSet() && s.mux != nil {
 		s.mux.Handle("POST "+interact.Path, h)
 	}
 	s.add("actions", h.Run, h.Ready)
-	return nil
+	return h, nil
 }
 
 // pollingWatcher is what readiness asks a watcher.

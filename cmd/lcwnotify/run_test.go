@@ -19,6 +19,7 @@ import (
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 	"github.com/lcwnotify/lcwnotify/internal/slacktest"
+	lcwslack "github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/lcwnotify/lcwnotify/watcher/graph/graphtest"
 )
 
@@ -342,7 +343,9 @@ func TestShutdownLetsPostsInFlightFinish(t *testing.T) {
 }
 
 // TestDemoWithSlack: with Slack configured, the demo also posts there, every expected
-// notification.
+// notification, the failures with the re-run buttons; the click on one stays simulated
+// (the on-call person's answers are printed, never sent to the workspace, and the
+// configured app's Socket Mode is never opened), and Slack shows the failure resolved.
 func TestDemoWithSlack(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -351,6 +354,8 @@ func TestDemoWithSlack(t *testing.T) {
 	for _, k := range []string{"LCW_SLACK_TOKEN", "LCW_SLACK_CHANNEL", "LCW_SLACK_API_URL"} {
 		env[k] = w.env[k]
 	}
+	env["LCW_SLACK_APP_TOKEN"] = w.slack.AppToken()
+	env["LCW_ACTIONS_ALLOWED"] = "U0REALPERSON"
 	code, out, errOut := runBinary(t, env, "demo", "-speed", "6")
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
@@ -364,8 +369,33 @@ func TestDemoWithSlack(t *testing.T) {
 	if want == 0 || console != want || slack != want {
 		t.Errorf("expected %d, console %d, slack %d; want all equal:\n%s", want, console, slack, out)
 	}
-	if len(w.slack.Messages()) == 0 {
-		t.Error("the fake Slack got no message")
+	for _, want := range []string{
+		"destinations     slack, console",
+		"The click is simulated",
+		"(to @oncall, only they see it) Graph accepted",
+		"Resolutions: 1 expected, 1 delivered to console, 1 delivered to slack.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	var buttons, resolved int
+	for _, m := range w.slack.Messages() {
+		if m.Thread != "" {
+			continue
+		}
+		if strings.Contains(string(m.Blocks), lcwslack.ActionIDRerunFailedTasks) {
+			buttons++
+		}
+		if strings.Contains(m.BlockText(), "Resolved") {
+			resolved++
+		}
+	}
+	if buttons == 0 || resolved != 1 {
+		t.Errorf("%d Slack messages with the re-run buttons, %d resolved; want the failures' buttons, and the re-run's failure resolved", buttons, resolved)
+	}
+	if e := w.slack.Ephemerals(); len(e) != 0 || w.slack.SocketConnections() != 0 {
+		t.Errorf("%d ephemerals sent to the workspace, %d Socket Mode connections: want none", len(e), w.slack.SocketConnections())
 	}
 	noSecrets(t, "the demo's output", out+errOut)
 }

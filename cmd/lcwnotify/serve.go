@@ -66,7 +66,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger, r roles, stdout i
 		// Actions need Graph credentials, so the processes that watch take the clicks;
 		// notify alone has none.
 		if cfg.Actions.Enabled() {
-			if err := s.addActions(ctx, g, getenv("AZURE_TENANT_ID")); err != nil {
+			if _, err := s.addActions(ctx, g, getenv("AZURE_TENANT_ID"), cfg.slackAPI()); err != nil {
 				return ignoreCancel(ctx, err)
 			}
 		}

@@ -23,7 +23,31 @@ type DemoOptions struct {
 	// Progress, when set, receives one line per step of the script, such as
 	// "run 1 of 'Onboard new hires': 12 users queued".
 	Progress func(line string)
+	// Rerun, when set, is the on-call person re-running a failure from its Slack
+	// message: the script calls it, from Play, with the failure to re-run ("Re-run
+	// failed tasks"), once it has had time to be told. It must not block; whatever it
+	// starts makes the activation through Graph, whose run the scenario lets complete
+	// in a few seconds (demoRerunStartAfter, demoRerunDuration). Without it, nothing is
+	// re-run.
+	Rerun func(DemoRerun)
 }
+
+// DemoRerun is the failure the scenario's on-call person re-runs: one failed result,
+// whose failed tasks an activateWithScope runs again.
+type DemoRerun struct {
+	WorkflowID, ResultID string
+	// UserID is the result's user.
+	UserID string
+}
+
+// How long, at Speed 1, the result of a re-run waits queued and then runs before it
+// completes: a re-run of one task takes seconds, and the failure is resolved well
+// before the scenario ends (Outcome's defaults, ten seconds in all, would leave it
+// close to the end at Speed 1).
+const (
+	demoRerunStartAfter = time.Second
+	demoRerunDuration   = 2 * time.Second
+)
 
 // DemoSummary is how the scenario ends.
 type DemoSummary struct {
@@ -35,6 +59,11 @@ type DemoSummary struct {
 	// Notifications is how many results ended failed or completedWithErrors: what a
 	// correct lcwnotify with default settings announces, once each.
 	Notifications int
+	// Resolutions is how many of those failures a later result of the same user and
+	// workflow completes: with DemoOptions.Rerun, the one re-run from Slack, once the
+	// re-run was made (its result is among Results, completed). A completion is not a
+	// notification: a correct lcwnotify tells it as the failure's resolution.
+	Resolutions int
 	// Workflows are the ids of the demo's workflows.
 	Workflows []string
 	// WorkflowChanges are the changes of workflow state the script makes, in order, as
@@ -45,7 +74,9 @@ type DemoSummary struct {
 // Demo is the scripted scenario lcwnotify demo plays: a joiner and a leaver workflow
 // (and a mover one), a few dozen users among them one with a hostile display name, a
 // scheduled onboarding run with realistic failures, one completedWithErrors and one
-// canceled result, an offboarding run, an on-demand mover run that ends quarantined,
+// canceled result, one of the onboarding failures re-run from Slack by the on-call
+// person (with DemoOptions.Rerun) and completing, an offboarding run, an on-demand
+// mover run that ends quarantined,
 // the joiner workflow quarantined (its next scheduled run would process too many users)
 // and released a few seconds later, and, from before the scenario starts, a leaver
 // result that had already failed.
@@ -109,7 +140,7 @@ func (s *Sim) PrepareDemo(opts DemoOptions) *Demo {
 	}})
 
 	joinerUsers := append(ids(users[3:14]), mallory.ID)
-	d.scheduleRun(1*time.Second, "run 1 of 'Onboard new hires'", joiner.ID, ExecutionScheduled, joinerUsers, []demoOutcome{
+	joinerRun := d.scheduleRun(1*time.Second, "run 1 of 'Onboard new hires'", joiner.ID, ExecutionScheduled, joinerUsers, []demoOutcome{
 		{status: events.StatusCompleted},
 		{events.StatusFailed, "Generate Temporary Access Pass and send via email to user's manager", ReasonManagerNotSet},
 		{status: events.StatusCompleted},
@@ -123,6 +154,11 @@ func (s *Sim) PrepareDemo(opts DemoOptions) *Demo {
 		{status: events.StatusInProgress},                                          // left running: the one to PATCH by hand
 		{events.StatusFailed, "Enable user account", ReasonInsufficientPrivileges}, // Mallory
 	})
+	if opts.Rerun != nil {
+		// The failure whose cause an administrator fixes (the manager set), so that
+		// re-running its failed task succeeds.
+		d.rerun(16*time.Second, joiner.ID, joinerRun, 1, joinerUsers[1])
+	}
 	leaverUsers := append(ids(users[14:22]), unreadable.ID)
 	d.scheduleRun(19*time.Second, "run 1 of 'Offboard leavers'", leaver.ID, ExecutionScheduled, leaverUsers, []demoOutcome{
 		{status: events.StatusCompleted},
@@ -177,12 +213,37 @@ func (d *Demo) count(status string) {
 	}
 }
 
+// rerun adds the steps of the on-call person's re-run of result i of run, user's
+// failure: its cause fixed at at, the re-run asked for a second later. Activations'
+// runs complete, at the script's pace.
+func (d *Demo) rerun(at time.Duration, wid string, run *Run, i int, user string) {
+	start, dur := d.scaled(demoRerunStartAfter), d.scaled(demoRerunDuration)
+	d.sim.SetActivationOutcome(func(Activation, string) Outcome {
+		return Outcome{Status: events.StatusCompleted, StartAfter: start, Duration: dur}
+	})
+	d.count(events.StatusCompleted)
+	d.expect.Resolutions++
+	d.steps = append(d.steps, demoStep{at: at, do: func() {
+		d.progress("an administrator sets the manager of %s in Entra ID, so that the Temporary Access Pass can be sent", d.userName(user))
+	}}, demoStep{at: at + time.Second, do: func() {
+		d.progress("the on-call person clicks \"Re-run failed tasks\" on the failure of %s in Slack", d.userName(user))
+		d.opts.Rerun(DemoRerun{WorkflowID: wid, ResultID: run.Results[i], UserID: user})
+	}})
+}
+
+// scaled is d, a duration at Speed 1, at the script's pace; never zero, which an
+// Outcome reads as its default.
+func (d *Demo) scaled(dur time.Duration) time.Duration {
+	return max(time.Duration(float64(dur)/d.opts.Speed), time.Millisecond)
+}
+
 // scheduleRun adds the steps of one run starting at start: queued, in progress in
-// two waves, then one outcome a second.
-func (d *Demo) scheduleRun(start time.Duration, name, wid, execType string, users []string, outcomes []demoOutcome) {
-	var run Run
+// two waves, then one outcome a second. The run is filled in when its first step
+// has run.
+func (d *Demo) scheduleRun(start time.Duration, name, wid, execType string, users []string, outcomes []demoOutcome) *Run {
+	run := new(Run)
 	d.steps = append(d.steps, demoStep{at: start, do: func() {
-		run = d.sim.StartRunWith(wid, RunSpec{ExecutionType: execType, Users: users})
+		*run = d.sim.StartRunWith(wid, RunSpec{ExecutionType: execType, Users: users})
 		d.progress("%s: %s queued", name, plural(len(users), "user"))
 	}})
 	half := (len(users) + 1) / 2
@@ -228,6 +289,7 @@ func (d *Demo) scheduleRun(start time.Duration, name, wid, execType string, user
 			d.progress("%s", line)
 		}})
 	}
+	return run
 }
 
 func (d *Demo) userName(id string) string {
@@ -251,7 +313,21 @@ func (d *Demo) describe() string {
 		statuses = append(statuses, fmt.Sprintf("%d %s", n, st))
 	}
 	sort.Strings(statuses)
-	return fmt.Sprintf("%d results (%s); %d should be notified", d.expect.Results, strings.Join(statuses, ", "), d.expect.Notifications)
+	line := fmt.Sprintf("%d results (%s); %d should be notified", d.expect.Results, strings.Join(statuses, ", "), d.expect.Notifications)
+	if d.expect.Resolutions > 0 {
+		line += fmt.Sprintf(", %s resolved by a re-run", plural(d.expect.Resolutions, "failure"))
+	}
+	return line
+}
+
+// Duration is about how long Play takes: the offset of the script's last step, at its
+// Speed.
+func (d *Demo) Duration() time.Duration {
+	var last time.Duration
+	for _, st := range d.steps {
+		last = max(last, st.at)
+	}
+	return time.Duration(float64(last) / d.opts.Speed)
 }
 
 // Expected returns the summary Play ends with.

@@ -136,20 +136,7 @@ func TestDemo(t *testing.T) {
 	if sum.Notifications != sum.ByStatus[events.StatusFailed]+sum.ByStatus[events.StatusCompletedWithErrors] || sum.Notifications < 4 {
 		t.Errorf("summary = %+v", sum)
 	}
-	// The summary agrees with what Graph now reports.
-	got := map[string]int{}
-	for _, wf := range sum.Workflows {
-		items, _ := f.followAll(t, q(lcw+"/"+wf+"/userProcessingResults", "$filter", "scheduledDateTime ge "+ts(time.Now().Add(-time.Hour))),
-			"Prefer", "include-unknown-enum-members")
-		for _, it := range items {
-			got[it["processingStatus"].(string)]++
-		}
-	}
-	for st, n := range sum.ByStatus {
-		if got[st] != n {
-			t.Errorf("status %s: Graph reports %d, summary says %d", st, got[st], n)
-		}
-	}
+	summaryAgrees(t, f, sum)
 	joined := strings.Join(lines, "\n")
 	// The joiner workflow was quarantined and released: it runs again.
 	if st := f.sim.WorkflowState(sum.Workflows[0]); st.QuarantineType != graphsim.QuarantineNone || len(sum.WorkflowChanges) != 2 {
@@ -167,6 +154,74 @@ func TestDemo(t *testing.T) {
 	}
 	r := f.do(t, http.MethodPatch, "/beta/workflowBase/userProcessingResults/"+id, `{"processingStatus":"failed"}`, "Content-Type", "application/json")
 	mustStatus(t, r, http.StatusOK)
+}
+
+// TestDemoRerun: with Rerun, the script hands over the onboarding failure whose cause it
+// fixes, failed in Graph by then; re-running its failed tasks (as the demo's on-call
+// person does, through lcwnotify) runs that one task again, the re-run completes at the
+// script's pace, and the summary, which counts the re-run's result, agrees with Graph.
+func TestDemoRerun(t *testing.T) {
+	f := newFixture(t, graphsim.Options{Now: time.Now})
+	var reruns []graphsim.DemoRerun
+	demo := f.sim.PrepareDemo(graphsim.DemoOptions{Speed: 200, Rerun: func(r graphsim.DemoRerun) {
+		// Play calls it on the test's goroutine.
+		reruns = append(reruns, r)
+		res, ok := f.sim.Result(r.ResultID)
+		if !ok || res.Status != events.StatusFailed || res.WorkflowID != r.WorkflowID || res.UserID != r.UserID ||
+			res.FailedTasks != 1 || !strings.HasPrefix(failedTask(res), "Generate Temporary Access Pass") {
+			t.Errorf("re-run asked for %+v, which Graph has as %+v: want the failure of the Temporary Access Pass", r, res)
+		}
+		mustStatus(t, f.post(t, lcw+"/"+r.WorkflowID+"/activateWithScope", processingResultScope("failedTasks", r.ResultID)), http.StatusNoContent)
+	}})
+	sum, err := demo.Play(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acts := f.sim.Activations()
+	if len(reruns) != 1 || len(acts) != 1 || sum.Resolutions != 1 {
+		t.Fatalf("%d re-runs asked for, %d activations, %d resolutions expected; want one each", len(reruns), len(acts), sum.Resolutions)
+	}
+	run, _ := f.sim.Run(acts[0].WorkflowID, acts[0].RunID)
+	deadline := time.Now().Add(20 * time.Second)
+	for run.Status != events.StatusCompleted && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // the re-run's result moves on the wall clock
+		run, _ = f.sim.Run(acts[0].WorkflowID, acts[0].RunID)
+	}
+	if len(run.Results) != 1 {
+		t.Fatalf("the re-run's run %+v: want one result", run)
+	}
+	res, _ := f.sim.Result(run.Results[0])
+	if res.Status != events.StatusCompleted || res.UserID != reruns[0].UserID || res.TotalTasks != 1 {
+		t.Errorf("the re-run's result %+v: want the user's one failed task, completed", res)
+	}
+	summaryAgrees(t, f, sum)
+}
+
+// summaryAgrees checks the demo's summary against what Graph now reports.
+func summaryAgrees(t *testing.T, f *fixture, sum graphsim.DemoSummary) {
+	t.Helper()
+	got := map[string]int{}
+	for _, wf := range sum.Workflows {
+		items, _ := f.followAll(t, q(lcw+"/"+wf+"/userProcessingResults", "$filter", "scheduledDateTime ge "+ts(time.Now().Add(-time.Hour))),
+			"Prefer", "include-unknown-enum-members")
+		for _, it := range items {
+			got[it["processingStatus"].(string)]++
+		}
+	}
+	for st, n := range sum.ByStatus {
+		if got[st] != n {
+			t.Errorf("status %s: Graph reports %d, summary says %d", st, got[st], n)
+		}
+	}
+}
+
+func failedTask(r graphsim.Result) string {
+	for _, task := range r.Tasks {
+		if task.Status == events.StatusFailed {
+			return task.TaskName
+		}
+	}
+	return ""
 }
 
 func TestDemoStopsWithContext(t *testing.T) {

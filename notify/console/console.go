@@ -57,10 +57,11 @@ func (n *Notifier) Render(_ string, ns []*notify.Notification, _ bool) []notify.
 func (n *Notifier) text(nt *notify.Notification) string {
 	switch {
 	case nt.Event != nil:
-		s := notify.Summarize(nt.Event, n.adminCenterURL)
 		if r, err := nt.Event.Data.Result(); err == nil && events.IsSuccess(r.ProcessingStatus) {
+			s := notify.SummarizeFollowUp(nt, n.adminCenterURL)
 			return renderResolved(&s)
 		}
+		s := notify.Summarize(nt.Event, n.adminCenterURL)
 		return Render(&s)
 	case nt.Workflow != nil:
 		return renderWorkflow(nt.Workflow, notify.WorkflowURL(n.adminCenterURL, nt.Workflow.Data.Workflow.ID))

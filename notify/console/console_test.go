@@ -65,3 +65,39 @@ func TestContract(t *testing.T) {
 		}
 	})
 }
+
+// TestResolution: a completion that resolves a failure told before reads as its
+// resolution and names the user as the failure did, though its own event names the user
+// by id alone (as the watcher publishes completions).
+func TestResolution(t *testing.T) {
+	failure, err := notifytest.Event(notifytest.Result{ResultID: "upr-1", UserID: "u-alex", UserName: "Alex Wilber", UPN: "alex@contoso.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := notifytest.Event(notifytest.Result{ResultID: "upr-2", UserID: "u-alex", Status: "completed", RunID: "run-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		follows *notify.Incident
+		want    string
+	}{
+		{"the failure read back", &notify.Incident{Original: &notify.Notification{Event: failure}},
+			"✓ Resolved: Alex Wilber (alex@contoso.example) completed Onboard new hires (run run-2)\n\n"},
+		{"the failure gone from the stream", &notify.Incident{},
+			"✓ Resolved: u-alex completed Onboard new hires (run run-2)\n\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := console.New(&notifytest.Buffer{}, "")
+			b := c.Render(console.Name, []*notify.Notification{{Event: done, Follows: tc.follows}}, false)
+			if len(b) != 1 || len(b[0].Messages) != 1 {
+				t.Fatalf("batches %+v, want one message", b)
+			}
+			if got := b[0].Messages[0]; got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -46,7 +46,7 @@ func (s *sink) renderAlone(i int, n *notify.Notification, threads bool) notify.B
 	var msgs []message
 	switch {
 	case n.Event != nil:
-		sum := notify.Summarize(n.Event, s.cfg.AdminCenterURL)
+		sum := notify.SummarizeFollowUp(n, s.cfg.AdminCenterURL)
 		r, _ := n.Event.Data.Result()
 		if events.IsSuccess(r.ProcessingStatus) {
 			msgs = s.resolution(&sum, f, canFollow)

@@ -44,7 +44,8 @@ func (e *env) root(who string) slacktest.Message {
 }
 
 // TestResolvedAfterFailure: a user's failure is posted; the same user's later success of
-// the same workflow turns that message resolved and says so in its thread, once. A
+// the same workflow turns that message resolved and says so in its thread, once, naming
+// the user as the failure did (a completion's event names the user by id only). A
 // success that follows no failure posts nothing.
 func TestResolvedAfterFailure(t *testing.T) {
 	e := newEnv(t, slacktest.Options{Interval: testInterval})
@@ -53,7 +54,8 @@ func TestResolvedAfterFailure(t *testing.T) {
 	e.publish(failure)
 	notifytest.Eventually(t, "the failure posted", func() bool { return len(e.fake.Messages()) == 1 })
 
-	success := e.result(notifytest.Result{ResultID: "upr-2", UserID: "u-alex", UserName: "Alex Wilber", Status: "completed", RunID: "run-2",
+	// As the watcher publishes completions: the user by id alone.
+	success := e.result(notifytest.Result{ResultID: "upr-2", UserID: "u-alex", Status: "completed", RunID: "run-2",
 		Tasks: []events.TaskResult{notifytest.CompletedTask("Add user to groups")}})
 	other := e.result(notifytest.Result{ResultID: "upr-3", UserID: "u-megan", UserName: "Megan Bowen", Status: "completed",
 		Tasks: []events.TaskResult{notifytest.CompletedTask("Add user to groups")}})
@@ -65,8 +67,9 @@ func TestResolvedAfterFailure(t *testing.T) {
 		t.Errorf("root after the success (%d updates):\n%s\nwant it updated once to resolved, the failure still shown", root.Updates, root.BlockText())
 	}
 	replies := e.fake.Thread(root.Channel, root.TS)
-	if len(replies) != 1 || !strings.Contains(replies[0].BlockText(), "Resolved") || !strings.Contains(replies[0].BlockText(), "run-2") {
-		t.Errorf("thread = %+v, want one reply naming the run that resolved it", replies)
+	if len(replies) != 1 || !strings.Contains(replies[0].BlockText(), "Resolved") || !strings.Contains(replies[0].BlockText(), "run-2") ||
+		!strings.Contains(replies[0].BlockText(), "Alex Wilber") {
+		t.Errorf("thread = %+v, want one reply naming the user and the run that resolved it", replies)
 	}
 	for _, m := range e.fake.Messages() {
 		if strings.Contains(m.BlockText(), "Megan") {

@@ -235,15 +235,19 @@ func actionsFor(items []*notify.Summary) slack.Block {
 			return nil
 		}
 	}
-	t := ActionTarget{WorkflowID: first.Workflow.ID, RunID: first.RunID, WorkflowName: first.Workflow.DisplayName}
 	if len(items) > 1 {
 		if first.RunID == "" {
 			return nil
 		}
-		return ActionsBlock(t, true)
+		return ActionsBlock(ActionTarget{WorkflowID: first.Workflow.ID, RunID: first.RunID, WorkflowName: first.Workflow.DisplayName}, true)
 	}
-	t.ResultID, t.SubjectID, t.EventID, t.UserName = first.ResultID, first.UserID, first.EventID, first.User
-	return ActionsBlock(t, false)
+	return ActionsBlock(TargetOf(first), false)
+}
+
+// TargetOf is what the buttons of a message telling the one failure s act on.
+func TargetOf(s *notify.Summary) ActionTarget {
+	return ActionTarget{WorkflowID: s.Workflow.ID, ResultID: s.ResultID, SubjectID: s.UserID, RunID: s.RunID,
+		EventID: s.EventID, WorkflowName: s.Workflow.DisplayName, UserName: s.User}
 }
 
 func (d *draft) title(items []*notify.Summary) string {

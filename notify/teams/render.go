@@ -81,7 +81,7 @@ func (n *Notifier) results(ns []*notify.Notification, idx []int, resolved bool) 
 	}
 	sums := make(map[int]*notify.Summary, len(idx))
 	for _, i := range idx {
-		s := notify.Summarize(ns[i].Event, n.cfg.AdminCenterURL)
+		s := notify.SummarizeFollowUp(ns[i], n.cfg.AdminCenterURL)
 		sums[i] = &s
 	}
 	parts := make([]part, 0, len(idx))
