@@ -63,11 +63,17 @@ func (h *Handler) onSocketEvent(ctx context.Context, client *socketmode.Client, 
 		}
 		h.m.socket(true)
 	case socketmode.EventTypeConnecting:
-		h.log.Debug("Socket Mode connecting")
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
 		h.connected.Store(false)
 		h.m.socket(false)
-		h.log.Warn("Socket Mode connection trouble", "event", string(evt.Type))
+		h.log.Debug("Socket Mode connecting")
+	case socketmode.EventTypeConnectionError:
+		h.log.Warn("Socket Mode cannot connect; trying again", "event", string(evt.Type))
+	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
+		// A connection's read or write failed. slack-go replaces the connection (a
+		// Connecting event follows) or, for one unreadable frame, keeps it. The event
+		// may also come from a connection already replaced, after the new one is up:
+		// so it says nothing about readiness, which Connecting and Connected decide.
+		h.log.Debug("Socket Mode connection trouble", "event", string(evt.Type))
 	case socketmode.EventTypeInvalidAuth:
 		h.log.Error("Slack refused LCW_SLACK_APP_TOKEN: create an app-level token with connections:write (Basic Information → App-Level Tokens)")
 	case socketmode.EventTypeDisconnect:

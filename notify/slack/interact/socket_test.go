@@ -7,6 +7,7 @@ import (
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/graphsim"
 	lcwslack "github.com/lcwnotify/lcwnotify/notify/slack"
+	"github.com/slack-go/slack/socketmode"
 )
 
 // TestSocketMode: over the fake's Socket Mode websocket every envelope is acknowledged
@@ -111,5 +112,35 @@ func TestNoSecretInHTTPLogs(t *testing.T) {
 		if strings.Contains(logs, s) {
 			t.Errorf("the log holds %q", s)
 		}
+	}
+}
+
+// TestSocketReadinessIgnoresStaleErrors: when Slack moves a connection, the old
+// connection's read error can reach the handler after the new connection is up. It
+// must not make the handler unready: only Connecting and Connected decide, and a
+// connection that cannot be made still shows.
+func TestSocketReadinessIgnoresStaleErrors(t *testing.T) {
+	tn := newTenant(t, graphsim.Options{}, "")
+	h := tn.start(t, func(o *Options) { o.AppToken, o.SigningSecret = tn.slack.AppToken(), "" })
+	if err := tn.slack.WaitSockets(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "readiness", func() bool { return h.Ready() == nil })
+	for _, seq := range [][]socketmode.EventType{
+		{socketmode.EventTypeDisconnect, socketmode.EventTypeConnecting, socketmode.EventTypeConnected,
+			socketmode.EventTypeHello, socketmode.EventTypeIncomingError},
+		{socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeErrorWriteFailed},
+	} {
+		for _, e := range seq {
+			h.onSocketEvent(t.Context(), nil, socketmode.Event{Type: e})
+		}
+		if err := h.Ready(); err != nil {
+			t.Errorf("after %v: %v", seq, err)
+		}
+	}
+	h.onSocketEvent(t.Context(), nil, socketmode.Event{Type: socketmode.EventTypeConnecting})
+	h.onSocketEvent(t.Context(), nil, socketmode.Event{Type: socketmode.EventTypeConnectionError})
+	if h.Ready() == nil {
+		t.Error("ready while Socket Mode cannot connect")
 	}
 }
