@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -51,7 +50,7 @@ type ReplayOutcome struct {
 
 // ReplayDeadLetters replays the dead letters named ids (or every one, with all) to the
 // destination that gave up on each, once each: a dead letter replayed before is not sent
-// again. progress, when set, is called after each.
+// again. progress, when set, is called after each, never concurrently.
 func (r *Reader) ReplayDeadLetters(ctx context.Context, ids []string, all bool, rp Replayer, progress func(done, total int)) ([]ReplayOutcome, error) {
 	if err := r.idx.refresh(ctx, r.now()); err != nil {
 		return nil, err
@@ -70,12 +69,10 @@ func (r *Reader) ReplayDeadLetters(ctx context.Context, ids []string, all bool, 
 		}
 	}
 	results := make([]ReplayOutcome, len(dls))
-	var done atomic.Int64
+	tick := counter(progress, len(dls))
 	forEachN(len(dls), replayParallel, func(i int) {
 		results[i] = r.replayDeadLetter(ctx, dls[i], rp)
-		if progress != nil {
-			progress(int(done.Add(1)), len(dls))
-		}
+		tick()
 	})
 	return append(out, results...), ctx.Err()
 }
@@ -116,6 +113,21 @@ func (r *Reader) replayOne(ctx context.Context, rp Replayer, sink string, n *not
 		o.Result, o.Error = ReplayFailed, err.Error()
 	}
 	return o
+}
+
+// counter returns a function that counts one more done and tells progress, one call at
+// a time, so that progress needs no locking of its own.
+func counter(progress func(done, total int), total int) func() {
+	var mu sync.Mutex
+	done := 0
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if progress != nil {
+			progress(done, total)
+		}
+	}
 }
 
 func forEachN(n, parallel int, fn func(i int)) {
@@ -163,7 +175,8 @@ const maxReplayErrors = 10
 
 // ReplayPeriod announces again to p.To every failure the stream holds since p.Since, in
 // the statuses to notify, through p.To's delivery stage (grouped, paced and recorded
-// like any delivery, under p.Name). progress, when set, is called after each failure.
+// like any delivery, under p.Name). progress, when set, is called after each failure,
+// never concurrently.
 func (r *Reader) ReplayPeriod(ctx context.Context, p PeriodReplay, rp Replayer, progress func(done, total int)) (*PeriodResult, error) {
 	switch {
 	case p.Since.IsZero() || p.Since.After(r.now()):
@@ -182,12 +195,10 @@ func (r *Reader) ReplayPeriod(ctx context.Context, p PeriodReplay, rp Replayer, 
 		return res, nil
 	}
 	outcomes := make([]ReplayOutcome, len(ns))
-	var done atomic.Int64
+	tick := counter(progress, len(ns))
 	forEachN(len(ns), replayParallel, func(i int) {
 		outcomes[i] = r.replayOne(ctx, rp, p.To, ns[i], p.Name, ReplayOutcome{EventID: ns[i].ID()})
-		if progress != nil {
-			progress(int(done.Add(1)), len(ns))
-		}
+		tick()
 	})
 	for _, o := range outcomes {
 		res.Counts[o.Result]++
