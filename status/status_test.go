@@ -2,105 +2,32 @@ package status_test
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/lcwnotify/lcwnotify/events"
-	"github.com/lcwnotify/lcwnotify/events/eventstest"
-	"github.com/lcwnotify/lcwnotify/internal/slacktest"
-	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/lcwnotify/lcwnotify/status"
+	"github.com/lcwnotify/lcwnotify/status/statustest"
 )
-
-const (
-	stream = "LCWT"
-	prefix = "lcwt"
-)
-
-// env is a real NATS server, a fake Slack and a Dispatcher of the Slack sink on them.
-type env struct {
-	t    *testing.T
-	js   jetstream.JetStream
-	fake *slacktest.Slack
-	d    *notify.Dispatcher
-	rd   *status.Reader
-}
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	t.Parallel()
-	fake := slacktest.New(slacktest.Options{Interval: -1})
-	t.Cleanup(fake.Close)
-	_, js := eventstest.Start(t).Connect(t)
-	sink, err := slack.New(slack.Config{Token: fake.Token(), Channel: "C0ALERTS01", APIURL: fake.APIURL(), Interval: 50 * time.Millisecond},
-		slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := notifytest.DispatcherOptions(js, stream, prefix, sink)
-	o.Logger = slog.New(slog.DiscardHandler)
-	d, err := notify.NewDispatcher(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	notifytest.Eventually(t, "dispatcher ready", d.Ready)
-	rd, err := status.NewReader(status.Options{JS: js, Stream: stream, Prefix: prefix, Statuses: o.Statuses,
-		Links: links{"https://fake.slack.example/"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd.AddDestination(d)
-	return &env{t: t, js: js, fake: fake, d: d, rd: rd}
+	return &env{statustest.New(t)}
 }
 
-type links struct{ workspace string }
-
-func (l links) Link(_ context.Context, sink, key, id string) string {
-	return slack.Permalink(l.workspace, key, id)
-}
-
-// replayer replays through the env's one Dispatcher.
-type replayer struct{ d *notify.Dispatcher }
-
-func (r replayer) Sinks() []string { return []string{r.d.Name()} }
-func (r replayer) Replay(ctx context.Context, _ string, n *notify.Notification, id string) error {
-	return r.d.Replay(ctx, n, id)
-}
-
-func (e *env) publish(evs ...*events.Event) {
-	e.t.Helper()
-	if err := notifytest.Publish(context.Background(), e.js, stream, prefix, evs...); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *env) event(r notifytest.Result) *events.Event {
-	e.t.Helper()
-	ev, err := notifytest.Event(r)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return ev
-}
+type env struct{ *statustest.Env }
 
 func (e *env) report(f status.Filter) *status.Report {
-	e.t.Helper()
-	rep, err := e.rd.Report(context.Background(), f)
+	e.T.Helper()
+	rep, err := e.Reader.Report(context.Background(), f)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	if len(rep.Problems) > 0 {
-		e.t.Errorf("problems: %v", rep.Problems)
+		e.T.Errorf("problems: %v", rep.Problems)
 	}
 	return rep
 }
@@ -110,11 +37,11 @@ func (e *env) report(f status.Filter) *status.Report {
 // filter narrows the list; a dead letter is listed and replays once.
 func TestReportShowsWhereFailuresWent(t *testing.T) {
 	e := newEnv(t)
-	alex := e.event(notifytest.Result{ResultID: "upr-1", UserID: "u-alex", UserName: "Alex Wilber", UPN: "alex@contoso.example"})
-	megan := e.event(notifytest.Result{WorkflowID: "wf-2", WorkflowName: "Offboard leavers", Category: "leaver", ResultID: "upr-2",
+	alex := e.Event(notifytest.Result{ResultID: "upr-1", UserID: "u-alex", UserName: "Alex Wilber", UPN: "alex@contoso.example"})
+	megan := e.Event(notifytest.Result{WorkflowID: "wf-2", WorkflowName: "Offboard leavers", Category: "leaver", ResultID: "upr-2",
 		UserID: "u-megan", UserName: "Megan Bowen", Status: "completedWithErrors"})
-	e.publish(alex, megan)
-	notifytest.Eventually(t, "both posted", notifytest.Drained(t, e.js, stream, slack.Name))
+	e.Publish(alex, megan)
+	notifytest.Eventually(t, "both posted", e.Drained())
 
 	rep := e.report(status.Filter{})
 	if rep.Failures.Matching != 2 || len(rep.Failures.Items) != 2 {
@@ -126,7 +53,7 @@ func TestReportShowsWhereFailuresWent(t *testing.T) {
 			continue
 		}
 		d := f.Deliveries[0]
-		if d.Sink != "slack" || d.Key != "C0ALERTS01" || d.MessageID == "" ||
+		if d.Sink != "slack" || d.Key != statustest.Channel || d.MessageID == "" ||
 			d.Link != "https://fake.slack.example/archives/C0ALERTS01/p"+strings.Replace(d.MessageID, ".", "", 1) {
 			t.Errorf("%s: delivery %+v, want the channel, the ts and its permalink", f.User, d)
 		}
@@ -155,9 +82,9 @@ func TestReportShowsWhereFailuresWent(t *testing.T) {
 		})
 	}
 
-	done := e.event(notifytest.Result{ResultID: "upr-3", UserID: "u-alex", UserName: "Alex Wilber", Status: "completed",
+	done := e.Event(notifytest.Result{ResultID: "upr-3", UserID: "u-alex", UserName: "Alex Wilber", Status: "completed",
 		Tasks: []events.TaskResult{notifytest.CompletedTask("Add user to groups")}})
-	e.publish(done)
+	e.Publish(done)
 	notifytest.Eventually(t, "alex resolved", func() bool {
 		items := e.report(status.Filter{State: status.StateResolved}).Failures.Items
 		return len(items) == 1 && items[0].User == "Alex Wilber"
@@ -168,9 +95,9 @@ func TestReportShowsWhereFailuresWent(t *testing.T) {
 // the cause is fixed, a replay posts it once, and a second replay posts nothing more.
 func TestDeadLetterReplaysOnce(t *testing.T) {
 	e := newEnv(t)
-	e.fake.SetChannelError("C0ALERTS01", "channel_not_found")
-	ev := e.event(notifytest.Result{ResultID: "upr-9", UserID: "u-adele", UserName: "Adele Vance"})
-	e.publish(ev)
+	e.Slack.SetChannelError(statustest.Channel, "channel_not_found")
+	ev := e.Event(notifytest.Result{ResultID: "upr-9", UserID: "u-adele", UserName: "Adele Vance"})
+	e.Publish(ev)
 	var dl status.DeadLetter
 	notifytest.Eventually(t, "the dead letter", func() bool {
 		rep := e.report(status.Filter{})
@@ -188,22 +115,22 @@ func TestDeadLetterReplaysOnce(t *testing.T) {
 		t.Errorf("state of the dead-lettered failure = %q", f.State)
 	}
 
-	e.fake.SetChannelError("C0ALERTS01", "")
-	before := len(e.fake.Messages())
+	e.Slack.SetChannelError(statustest.Channel, "")
+	before := len(e.Slack.Messages())
 	for i, want := range []string{status.ReplaySent, status.ReplayAlready} {
-		out, err := e.rd.ReplayDeadLetters(context.Background(), []string{dl.ID}, false, replayer{e.d}, nil)
+		out, err := e.Reader.ReplayDeadLetters(context.Background(), []string{dl.ID}, false, statustest.Replayer{D: e.D}, nil)
 		if err != nil || len(out) != 1 || out[0].Result != want {
 			t.Fatalf("replay %d = %+v, %v; want %s", i+1, out, err, want)
 		}
 	}
-	if got := len(e.fake.Messages()) - before; got != 1 {
+	if got := len(e.Slack.Messages()) - before; got != 1 {
 		t.Errorf("Slack got %d messages from two replays, want 1", got)
 	}
 	rep := e.report(status.Filter{})
 	if rep.DeadLetters[0].Replayed == nil || rep.Failures.Items[0].State != status.StateNotified {
 		t.Errorf("after the replay: dead letter %+v, failure state %q", rep.DeadLetters[0], rep.Failures.Items[0].State)
 	}
-	if out, _ := e.rd.ReplayDeadLetters(context.Background(), []string{"slack-999999"}, false, replayer{e.d}, nil); len(out) != 1 || out[0].Result != status.ReplayUnknown {
+	if out, _ := e.Reader.ReplayDeadLetters(context.Background(), []string{"slack-999999"}, false, statustest.Replayer{D: e.D}, nil); len(out) != 1 || out[0].Result != status.ReplayUnknown {
 		t.Errorf("replay of an unknown dead letter = %+v", out)
 	}
 }
@@ -216,12 +143,12 @@ func TestReplayPeriod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.publish(evs...)
-	notifytest.Eventually(t, "posted", notifytest.Drained(t, e.js, stream, slack.Name))
-	sent := len(e.fake.Messages())
+	e.Publish(evs...)
+	notifytest.Eventually(t, "posted", e.Drained())
+	sent := len(e.Slack.Messages())
 	count := func() int {
 		n := 0
-		for _, m := range e.fake.Messages() {
+		for _, m := range e.Slack.Messages() {
 			n += strings.Count(m.BlockText(), "Contractor 0")
 		}
 		return n
@@ -229,24 +156,24 @@ func TestReplayPeriod(t *testing.T) {
 	named := count()
 
 	p := status.PeriodReplay{Since: time.Now().Add(-time.Hour), To: "slack", DryRun: true}
-	res, err := e.rd.ReplayPeriod(context.Background(), p, replayer{e.d}, nil)
-	if err != nil || len(res.Failures) != 5 || len(e.fake.Messages()) != sent {
-		t.Fatalf("dry run = %d failures, %v; %d messages, want 5 listed and none sent", len(res.Failures), err, len(e.fake.Messages())-sent)
+	res, err := e.Reader.ReplayPeriod(context.Background(), p, statustest.Replayer{D: e.D}, nil)
+	if err != nil || len(res.Failures) != 5 || len(e.Slack.Messages()) != sent {
+		t.Fatalf("dry run = %d failures, %v; %d messages, want 5 listed and none sent", len(res.Failures), err, len(e.Slack.Messages())-sent)
 	}
 	p.DryRun, p.Name = false, "r-test"
 	var progress int
-	res, err = e.rd.ReplayPeriod(context.Background(), p, replayer{e.d}, func(done, total int) { progress = max(progress, done) })
+	res, err = e.Reader.ReplayPeriod(context.Background(), p, statustest.Replayer{D: e.D}, func(done, total int) { progress = max(progress, done) })
 	if err != nil || res.Counts[status.ReplaySent] != 5 || progress != 5 {
 		t.Fatalf("replay = %+v, %v (progress %d), want 5 sent", res, err, progress)
 	}
 	if got := count() - named; got != 5 {
 		t.Errorf("the replay named the users %d times, want 5", got)
 	}
-	res, err = e.rd.ReplayPeriod(context.Background(), p, replayer{e.d}, nil)
+	res, err = e.Reader.ReplayPeriod(context.Background(), p, statustest.Replayer{D: e.D}, nil)
 	if err != nil || res.Counts[status.ReplayAlready] != 5 || count()-named != 5 {
 		t.Errorf("the same replay again = %+v, %v, want 5 already sent and nothing posted", res.Counts, err)
 	}
-	if _, err := e.rd.ReplayPeriod(context.Background(), status.PeriodReplay{Since: time.Now().Add(-time.Hour), To: "pagerduty", Name: "x"}, replayer{e.d}, nil); err == nil {
+	if _, err := e.Reader.ReplayPeriod(context.Background(), status.PeriodReplay{Since: time.Now().Add(-time.Hour), To: "pagerduty", Name: "x"}, statustest.Replayer{D: e.D}, nil); err == nil {
 		t.Error("a replay to a destination that is not here did not fail")
 	}
 }
