@@ -72,7 +72,9 @@ func New(t testing.TB) *Env {
 type Links struct{}
 
 // Link implements status.Linker.
-func (Links) Link(_ context.Context, _, key, id string) string { return slack.Permalink(Workspace, key, id) }
+func (Links) Link(_ context.Context, _, key, id string) string {
+	return slack.Permalink(Workspace, key, id)
+}
 
 // Replayer replays through one Dispatcher.
 type Replayer struct{ D *notify.Dispatcher }

@@ -162,7 +162,7 @@ func (c *Client) stream(ctx context.Context, path string, body, result any, prog
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
 	for sc.Scan() {
 		var l struct {
-			Progress *Progress      `json:"progress"`
+			Progress *Progress       `json:"progress"`
 			Result   json.RawMessage `json:"result"`
 			Error    string          `json:"error"`
 		}

@@ -23,6 +23,12 @@ func (h *Handler) liveUpdates(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	select {
+	case <-h.stop:
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	select {
 	case h.live <- struct{}{}:
 		defer func() { <-h.live }()
 	default:
@@ -49,6 +55,8 @@ func (h *Handler) liveUpdates(w http.ResponseWriter, r *http.Request) {
 		if !first {
 			select {
 			case <-r.Context().Done():
+				return
+			case <-h.stop:
 				return
 			case <-tick.C:
 			}

@@ -54,7 +54,15 @@ type Handler struct {
 	flash *flashes
 	// live bounds the live connections open at once.
 	live chan struct{}
+	// stop ends the live connections: an HTTP server's shutdown waits for the requests
+	// in flight, and a live page's never ends by itself.
+	stop     chan struct{}
+	stopOnce sync.Once
 }
+
+// Stop ends the live updates in progress, and refuses new ones. Call it when the HTTP
+// server shuts down (http.Server.RegisterOnShutdown).
+func (h *Handler) Stop() { h.stopOnce.Do(func() { close(h.stop) }) }
 
 // maxLive is how many live pages may be open at once.
 const maxLive = 32
@@ -78,7 +86,7 @@ func New(o Options) (*Handler, error) {
 		return nil, fmt.Errorf("web: templates: %w", err)
 	}
 	return &Handler{o: o, g: newGuard(o.Token, o.Loopback), tmpl: t, log: o.Logger.With("component", "ui"),
-		flash: newFlashes(), live: make(chan struct{}, maxLive)}, nil
+		flash: newFlashes(), live: make(chan struct{}, maxLive), stop: make(chan struct{})}, nil
 }
 
 // Register adds the handler's routes to mux: /, /login, /logout, /live, /dlq/replay,

@@ -44,6 +44,7 @@ func newSite(t *testing.T, tok string) *site {
 	h.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
+	t.Cleanup(h.Stop) // before Close, which waits for the live pages
 	s := &site{Env: e, srv: srv, logs: logs}
 
 	e.Slack.SetChannelError(statustest.Channel, "channel_not_found")
