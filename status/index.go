@@ -129,9 +129,12 @@ func newEntry(b []byte, seq uint64, adminCenter string) (*entry, bool) {
 	e := &entry{subjectID: r.Subject.ID, f: Failure{
 		EventID: ev.ID, ResultID: sum.ResultID, RunID: sum.RunID, Workflow: sum.Workflow,
 		User: sum.User, UserDetail: sum.UserDetail, UserID: notify.Clean(r.Subject.ID),
-		Status: sum.Status, Failed: sum.Failed, Total: sum.Total, Tasks: sum.FailedTasks,
+		Status: sum.Status, Failed: sum.Failed, Total: sum.Total,
 		Observed: ev.Time, WorkflowURL: sum.WorkflowURL, Seq: seq,
 	}}
+	for _, t := range sum.FailedTasks {
+		e.f.Tasks = append(e.f.Tasks, Task{Name: t.Name, Status: t.Status, Reason: t.Reason, Info: t.Info})
+	}
 	return e, true
 }
 

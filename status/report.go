@@ -128,10 +128,10 @@ type Failure struct {
 	UserID     string `json:"userId"`
 	Status     string `json:"status"`
 	// Failed and Total count the result's tasks; Tasks are the failed ones.
-	Failed   int                 `json:"failedTasks"`
-	Total    int                 `json:"totalTasks"`
-	Tasks    []notify.FailedTask `json:"tasks,omitempty"`
-	Observed time.Time           `json:"observed"`
+	Failed   int       `json:"failedTasks"`
+	Total    int       `json:"totalTasks"`
+	Tasks    []Task    `json:"tasks,omitempty"`
+	Observed time.Time `json:"observed"`
 	// State is the most settled of its destinations' states (States); Action the
 	// latest action taken on it, where one was.
 	State  string                 `json:"state"`
@@ -141,6 +141,16 @@ type Failure struct {
 	WorkflowURL string     `json:"workflowUrl"`
 	// Seq is the event's stream sequence.
 	Seq uint64 `json:"seq"`
+}
+
+// Task is a failed task of a result.
+type Task struct {
+	Name string `json:"name"`
+	// Status is the task's processingStatus, Reason Graph's failureReason and Info its
+	// processingInfo, where Graph gave them.
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+	Info   string `json:"info,omitempty"`
 }
 
 // Delivery is what became of a failure at one destination.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -22,8 +23,10 @@ type service struct {
 	log   *slog.Logger
 	reg   *prometheus.Registry
 	ready *readiness
-	http  *httpServer // nil when not serving HTTP
+	http  *httpServer    // nil when not serving HTTP
+	mux   *http.ServeMux // its routes; nil when not serving HTTP
 	nats  *natsConn
+	ui    *statusUI // nil unless LCW_UI=true
 
 	nm       *notify.Metrics // created by the first notifier
 	sm       *slack.Metrics  // created with the Slack notifier
@@ -56,7 +59,8 @@ func startService(ctx context.Context, cfg *config, log *slog.Logger, o serviceO
 		httpDone: make(chan error, 1),
 	}
 	if o.serveHTTP {
-		hs, err := listenHTTP(cfg.httpAddr(), httpHandler(s.reg, s.ready, log), log)
+		s.mux = httpHandler(s.reg, s.ready, log)
+		hs, err := listenHTTP(cfg.httpAddr(), s.mux, log)
 		if err != nil {
 			return nil, err
 		}
@@ -92,6 +96,12 @@ func startService(ctx context.Context, cfg *config, log *slog.Logger, o serviceO
 	if err := nc.ensureStream(ctx, s.streamOptions()); err != nil {
 		s.stop()
 		return nil, err
+	}
+	if cfg.UI && s.http != nil {
+		if err := s.startUI(); err != nil {
+			s.stop()
+			return nil, err
+		}
 	}
 	return s, nil
 }

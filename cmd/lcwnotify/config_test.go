@@ -56,6 +56,8 @@ func TestSettingNames(t *testing.T) {
 		"LCW_NATS_TLS_KEY", "LCW_NATS_LISTEN", "LCW_NATS_MAX_MEMORY", "LCW_NATS_MAX_STORE", "LCW_STREAM_REPLICAS",
 		"LCW_CONSOLE", "LCW_LOG_FORMAT", "LCW_SHUTDOWN_TIMEOUT",
 		"LCW_NATS_LISTEN_NKEY", "LCW_NATS_LISTEN_TLS_CERT", "LCW_NATS_LISTEN_TLS_KEY", "LCW_NATS_LISTEN_INSECURE",
+		// the second round's, in CONTRACT.md
+		"LCW_UI", "LCW_UI_TOKEN",
 	}
 	got := settingNames(t)
 	slices.Sort(got)
@@ -180,6 +182,10 @@ func TestEveryVariable(t *testing.T) {
 		{map[string]string{"LCW_LOG_LEVEL": "warning"}, func(c *config) any { return c.LogLevel.Level() }, slog.LevelWarn},
 		{map[string]string{"LCW_LOG_FORMAT": "Text"}, func(c *config) any { return c.LogFormat }, "text"},
 		{map[string]string{"LCW_SHUTDOWN_TIMEOUT": "1m"}, func(c *config) any { return c.ShutdownTimeout }, time.Minute},
+		{map[string]string{"LCW_UI": "true", "LCW_HTTP_ADDR": "127.0.0.1:9090"}, func(c *config) any { return c.UI && !c.UIToken.IsSet() }, true},
+		{map[string]string{"LCW_UI": "true", "LCW_HTTP_ADDR": "localhost:9090"}, func(c *config) any { return c.UI }, true},
+		{map[string]string{"LCW_UI": "true", "LCW_UI_TOKEN": uiTokenValue}, func(c *config) any { return c.UIToken.Reveal() }, uiTokenValue},
+		{map[string]string{"LCW_UI_TOKEN": uiTokenValue}, func(c *config) any { return c.UIToken.Reveal() }, uiTokenValue}, // the operator commands send it
 		// An empty value counts as unset; surrounding spaces are ignored.
 		{map[string]string{"LCW_POLL_INTERVAL": ""}, func(c *config) any { return c.PollInterval }, time.Minute},
 		{map[string]string{"LCW_POLL_INTERVAL": "  "}, func(c *config) any { return c.PollInterval }, time.Minute},
@@ -202,6 +208,9 @@ func TestEveryVariable(t *testing.T) {
 
 // TestBadValues: each bad value is refused with exactly one line that names the
 // variable, and never quotes a secret.
+// uiTokenValue is a status page token long enough to be accepted.
+const uiTokenValue = "S3CR3T-ui-token-0123456789abcdefghij"
+
 func TestBadValues(t *testing.T) {
 	file := writeFile(t, "not-pem", "not a certificate")
 	const token = "xoxb-1-S3CR3T"
@@ -266,6 +275,12 @@ func TestBadValues(t *testing.T) {
 		{map[string]string{"LCW_LOG_LEVEL": "verbose"}, "LCW_LOG_LEVEL"},
 		{map[string]string{"LCW_LOG_FORMAT": "xml"}, "LCW_LOG_FORMAT"},
 		{map[string]string{"LCW_SHUTDOWN_TIMEOUT": "0s"}, "LCW_SHUTDOWN_TIMEOUT"},
+		{map[string]string{"LCW_UI": "yes"}, "LCW_UI"},
+		{map[string]string{"LCW_UI": "true"}, "LCW_UI_TOKEN"},
+		{map[string]string{"LCW_UI": "true", "LCW_HTTP_ADDR": "0.0.0.0:9090"}, "LCW_UI_TOKEN"},
+		{map[string]string{"LCW_UI": "true", "LCW_HTTP_ADDR": "10.0.0.5:9090"}, "LCW_UI_TOKEN"},
+		{map[string]string{"LCW_UI": "true", "LCW_UI_TOKEN": "S3CR3T-too-short"}, "LCW_UI_TOKEN"},
+		{map[string]string{"LCW_UI_TOKEN": "S3CR3T with spaces in it that is long enough"}, "LCW_UI_TOKEN"},
 	}
 	for _, tt := range tests {
 		name := strings.Join(slices.Sorted(maps.Keys(tt.env)), "+")

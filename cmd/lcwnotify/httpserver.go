@@ -83,8 +83,9 @@ func (r *readiness) status() (ready bool, results map[string]string) {
 	return ready, results
 }
 
-// handler serves /healthz, /readyz and /metrics.
-func httpHandler(reg *prometheus.Registry, ready *readiness, log *slog.Logger) http.Handler {
+// httpHandler serves /healthz, /readyz and /metrics; parts that start later add their
+// routes to the mux it returns (the status page).
+func httpHandler(reg *prometheus.Registry, ready *readiness, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		// Alive: the process answers. Nothing here depends on NATS, Graph or Slack, so an
