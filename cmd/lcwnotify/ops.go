@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lcwnotify/lcwnotify/notify"
+	"github.com/lcwnotify/lcwnotify/notify/slack"
 	"github.com/lcwnotify/lcwnotify/status"
 	"github.com/lcwnotify/lcwnotify/status/web"
 )
@@ -200,7 +201,13 @@ func openOperator(ctx context.Context, cfg *config, log *slog.Logger, stdout io.
 		return nil, err
 	}
 	s := &service{cfg: cfg, log: log, reg: prometheus.NewRegistry(), nats: nc}
-	rd, err := s.statusReader(nc, &slackLinks{})
+	links := &slackLinks{}
+	if cfg.SlackToken.IsSet() {
+		if n, err := slack.New(slackSinkConfig(cfg, nil), log); err == nil {
+			links.set(n)
+		}
+	}
+	rd, err := s.statusReader(nc, links)
 	if err != nil {
 		nc.close(ctx)
 		return nil, err

@@ -30,7 +30,9 @@ const (
 
 // Env is a deployment under test.
 type Env struct {
-	T      testing.TB
+	T testing.TB
+	// URL is the NATS server's.
+	URL    string
 	JS     jetstream.JetStream
 	Slack  *slacktest.Slack
 	D      *notify.Dispatcher
@@ -43,7 +45,8 @@ func New(t testing.TB) *Env {
 	t.Helper()
 	fake := slacktest.New(slacktest.Options{Interval: -1})
 	t.Cleanup(fake.Close)
-	_, js := eventstest.Start(t).Connect(t)
+	srv := eventstest.Start(t)
+	_, js := srv.Connect(t)
 	sink, err := slack.New(slack.Config{Token: fake.Token(), Channel: Channel, APIURL: fake.APIURL(), Interval: 50 * time.Millisecond},
 		slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -65,7 +68,7 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	rd.AddDestination(d)
-	return &Env{T: t, JS: js, Slack: fake, D: d, Reader: rd}
+	return &Env{T: t, URL: srv.URL(), JS: js, Slack: fake, D: d, Reader: rd}
 }
 
 // Links links to the fake Slack's messages.
