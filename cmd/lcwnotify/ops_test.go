@@ -4,10 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/httpfake"
+	"github.com/lcwnotify/lcwnotify/internal/natsembed"
+	"github.com/lcwnotify/lcwnotify/internal/webhooktest"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	"github.com/lcwnotify/lcwnotify/status"
 	"github.com/lcwnotify/lcwnotify/status/statustest"
@@ -188,5 +195,99 @@ func TestOperatorHelp(t *testing.T) {
 				t.Errorf("exit %d, want 2 and a pointer to help:\n%s", code, errOut)
 			}
 		})
+	}
+}
+
+// TestOperatorCommandsThroughTheProcess: with the embedded NATS server the commands go
+// through the running process's API: status and dlq list show what it delivered and
+// gave up on, dlq replay re-delivers through its stage, and a wrong LCW_UI_TOKEN is
+// refused.
+func TestOperatorCommandsThroughTheProcess(t *testing.T) {
+	t.Parallel()
+	const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	dir := t.TempDir()
+	ev1, _ := notifytest.Event(notifytest.Result{ResultID: "upr-1", UserID: "u-1", UserName: "Refused Rita"})
+	ev2, _ := notifytest.Event(notifytest.Result{ResultID: "upr-2", UserID: "u-2", UserName: "Taken Tom"})
+	seedEmbedded(t, dir, ev1, ev2)
+
+	rcv := webhooktest.NewReceiver(whsec)
+	t.Cleanup(rcv.Close)
+	rcv.FailNext(1, httpfake.Fault{Status: 400}) // the first delivery is refused for good
+	vars := map[string]string{
+		"LCW_DATA_DIR": dir, "LCW_WEBHOOK_URL": rcv.URL(), "LCW_WEBHOOK_SECRET": whsec,
+		"LCW_UI": "true", "LCW_UI_TOKEN": uiTokenValue, "LCW_HTTP_ADDR": freeAddr(t), "LCW_LOG_LEVEL": "error",
+		"LCW_SHUTDOWN_TIMEOUT": "5s",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var procErr notifytest.Buffer
+	go func() {
+		done <- run(ctx, []string{"lcwnotify", "notify"}, func(k string) string { return vars[k] }, &notifytest.Buffer{}, &procErr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("notify ended with exit %d\n%s", code, procErr.String())
+		}
+	})
+
+	var rep status.Report
+	deadline := time.Now().Add(notifytest.WaitFor)
+	for len(rep.DeadLetters) != 1 || rep.Failures.Matching != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("status never showed the dead letter: %+v\n%s", rep, procErr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+		if code, out, _ := cli(t, ctx, vars, "status", "--json"); code == 0 {
+			rep = status.Report{}
+			_ = json.Unmarshal([]byte(out), &rep)
+		}
+	}
+	dl := rep.DeadLetters[0]
+	if dl.Sink != "webhook" || dl.Reason == "" {
+		t.Errorf("dead letter %+v", dl)
+	}
+
+	wrong := maps.Clone(vars)
+	wrong["LCW_UI_TOKEN"] = strings.Repeat("x", 40)
+	if code, _, errOut := cli(t, ctx, wrong, "dlq", "list"); code != 1 || !strings.Contains(errOut, "LCW_UI_TOKEN") {
+		t.Errorf("dlq list with a wrong token: exit %d\n%s", code, errOut)
+	}
+	if code, out, _ := cli(t, ctx, vars, "dlq", "list"); code != 0 || !strings.Contains(out, dl.ID) {
+		t.Errorf("dlq list: exit %d\n%s", code, out)
+	}
+	before := rcv.Count(dl.EventID)
+	if code, out, errOut := cli(t, ctx, vars, "dlq", "replay", "--all"); code != 0 || !strings.Contains(out, dl.ID) || !strings.Contains(out, status.ReplaySent) {
+		t.Errorf("dlq replay --all: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := rcv.Count(dl.EventID) - before; got != 1 {
+		t.Errorf("the replay delivered the dead letter %d times, want 1", got)
+	}
+}
+
+// seedEmbedded stores evs in an embedded server's store in dir, as a watcher would have
+// before the process under test starts on it.
+func seedEmbedded(t *testing.T, dir string, evs ...*events.Event) {
+	t.Helper()
+	srv, err := natsembed.Start(context.Background(), natsembed.Options{Dir: dir, MaxMemory: 64 << 20, MaxStore: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	nc, err := srv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := events.EnsureStream(ctx, js, events.StreamOptions{Name: "LCW", Prefix: "lcw", Replicas: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := notifytest.Publish(ctx, js, "LCW", "lcw", evs...); err != nil {
+		t.Fatal(err)
 	}
 }
