@@ -16,7 +16,8 @@
     if (active && live.contains(active) && active.form && active.type !== "submit") { return; }
     live.replaceChildren(t.content);
     dot.className = "dot on";
-    state.textContent = "Live · updated " + new Date().toLocaleTimeString();
+    var generated = live.querySelector("[data-generated]");
+    state.textContent = "Live · updated " + (generated ? generated.textContent : "");
   });
   source.onopen = function () { dot.className = "dot on"; };
   source.onerror = function () {
