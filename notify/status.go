@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -71,16 +70,9 @@ func (r *LedgerReader) Replayed(ctx context.Context, replay, eventID string) (*D
 }
 
 func (r *LedgerReader) delivery(ctx context.Context, id string) (*Delivery, error) {
-	e, err := r.kv.Get(ctx, eventKey(id))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read ledger: %w", err)
-	}
-	var rec record
-	if err := json.Unmarshal(e.Value(), &rec); err != nil {
-		return nil, nil // not ours to interpret
+	rec, _, err := (&ledger{kv: r.kv}).get(ctx, id)
+	if err != nil || rec == nil {
+		return nil, err
 	}
 	return &Delivery{State: rec.State, Key: rec.Key, MessageID: rec.ID, Batch: rec.Batch, At: rec.At}, nil
 }

@@ -168,14 +168,10 @@ func (x *index) addDeadLetter(msg jetstream.Msg) {
 	if err := json.Unmarshal(msg.Data(), &rec); err != nil || rec.Sink == "" {
 		return
 	}
-	dl := &DeadLetter{
-		ID:   DeadLetterID(rec.Sink, rec.StreamSequence),
-		Sink: rec.Sink, EventID: rec.EventID, Reason: rec.Reason, Error: rec.Error,
-		Attempts: rec.Attempts, Time: rec.Time, Subject: rec.Subject, StreamSequence: rec.StreamSequence,
-	}
+	dl := &DeadLetter{ID: DeadLetterID(rec.Sink, rec.StreamSequence), DeadLetter: rec}
 	if len(rec.Event) > 0 {
 		if n, err := notify.DecodeNotification(rec.Event); err == nil {
-			dl.Replayable, dl.raw = true, rec.Event
+			dl.Replayable = true
 			describe(dl, n, x.adminCenter)
 		}
 	}

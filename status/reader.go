@@ -277,7 +277,7 @@ func (r *Reader) failures(ctx context.Context, f Filter, all []*entry, sinks []s
 		cands = cands[:min(len(cands), f.Limit)]
 	}
 	var once sync.Once
-	forEach(cands, func(e *entry) {
+	inParallel(cands, readParallel, func(_ int, e *entry) {
 		if err := r.settle(ctx, e, sinks, dls); err != nil {
 			once.Do(func() { rep.problem("the destinations' ledgers", err) })
 		}
@@ -322,15 +322,15 @@ func optionsOf(all []*entry) FilterOptions {
 	return o
 }
 
-// forEach runs fn for every item, a few at a time.
-func forEach[T any](items []T, fn func(T)) {
+// inParallel runs fn for every item, parallel at a time, and returns when all are done.
+func inParallel[T any](items []T, parallel int, fn func(i int, it T)) {
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, readParallel)
-	for _, it := range items {
+	sem := make(chan struct{}, parallel)
+	for i, it := range items {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			fn(it)
+			fn(i, it)
 		})
 	}
 	wg.Wait()
@@ -455,7 +455,7 @@ const maxDeadLetters = 500
 func (r *Reader) deadLetters(ctx context.Context, dls []*DeadLetter, rep *Report) []DeadLetter {
 	dls = dls[:min(len(dls), maxDeadLetters)]
 	var once sync.Once
-	forEach(dls, func(dl *DeadLetter) {
+	inParallel(dls, readParallel, func(_ int, dl *DeadLetter) {
 		if !dl.Replayable || dl.EventID == "" {
 			return
 		}

@@ -70,8 +70,8 @@ func (r *Reader) ReplayDeadLetters(ctx context.Context, ids []string, all bool, 
 	}
 	results := make([]ReplayOutcome, len(dls))
 	tick := counter(progress, len(dls))
-	forEachN(len(dls), replayParallel, func(i int) {
-		results[i] = r.replayDeadLetter(ctx, dls[i], rp)
+	inParallel(dls, replayParallel, func(i int, dl *DeadLetter) {
+		results[i] = r.replayDeadLetter(ctx, dl, rp)
 		tick()
 	})
 	return append(out, results...), ctx.Err()
@@ -87,7 +87,7 @@ func (r *Reader) replayDeadLetter(ctx context.Context, dl *DeadLetter, rp Replay
 		o.Result, o.Error = ReplayFailed, fmt.Sprintf("no %s destination here: the process replaying must deliver to it", dl.Sink)
 		return o
 	}
-	n, err := notify.DecodeNotification(dl.raw)
+	n, err := notify.DecodeNotification(dl.Event)
 	if err != nil {
 		o.Result, o.Error = ReplayRefused, err.Error()
 		return o
@@ -128,19 +128,6 @@ func counter(progress func(done, total int), total int) func() {
 			progress(done, total)
 		}
 	}
-}
-
-func forEachN(n, parallel int, fn func(i int)) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, parallel)
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			fn(i)
-		})
-	}
-	wg.Wait()
 }
 
 // PeriodReplay asks for the failures of a period to be announced again to one
@@ -196,8 +183,8 @@ func (r *Reader) ReplayPeriod(ctx context.Context, p PeriodReplay, rp Replayer, 
 	}
 	outcomes := make([]ReplayOutcome, len(ns))
 	tick := counter(progress, len(ns))
-	forEachN(len(ns), replayParallel, func(i int) {
-		outcomes[i] = r.replayOne(ctx, rp, p.To, ns[i], p.Name, ReplayOutcome{EventID: ns[i].ID()})
+	inParallel(ns, replayParallel, func(i int, n *notify.Notification) {
+		outcomes[i] = r.replayOne(ctx, rp, p.To, n, p.Name, ReplayOutcome{EventID: n.ID()})
 		tick()
 	})
 	for _, o := range outcomes {

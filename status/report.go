@@ -197,20 +197,13 @@ type HeldKey struct {
 	Until  time.Time `json:"until"`
 }
 
-// DeadLetter is an event a destination gave up on.
+// DeadLetter is an event a destination gave up on: the record the notifier wrote, the
+// original event in it.
 type DeadLetter struct {
 	// ID names it for `lcwnotify dlq replay`: the sink and the original event's stream
 	// sequence.
-	ID       string    `json:"id"`
-	Sink     string    `json:"sink"`
-	EventID  string    `json:"eventId,omitempty"`
-	Reason   string    `json:"reason"`
-	Error    string    `json:"error"`
-	Attempts uint64    `json:"attempts"`
-	Time     time.Time `json:"time"`
-	// Subject and StreamSequence locate the original event.
-	Subject        string `json:"subject"`
-	StreamSequence uint64 `json:"streamSequence"`
+	ID string `json:"id"`
+	notify.DeadLetter
 	// What the event was about, where it is readable.
 	Workflow *events.Workflow `json:"workflow,omitempty"`
 	User     string           `json:"user,omitempty"`
@@ -219,8 +212,6 @@ type DeadLetter struct {
 	// replay's delivery once it was replayed.
 	Replayable bool             `json:"replayable"`
 	Replayed   *notify.Delivery `json:"replayed,omitempty"`
-
-	raw []byte
 }
 
 // Duration is a time.Duration written as "1m30s" in JSON.

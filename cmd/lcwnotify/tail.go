@@ -126,10 +126,10 @@ func tailConnection(ctx context.Context, cfg *config, log *slog.Logger) (jetstre
 	return js, nc.Close, nil
 }
 
-// seedFile reports whether the key file holds a seed, not only a public key.
+// seedFile reports whether the key file holds a seed (SU…), not only a public key.
 func seedFile(path string) bool {
 	b, err := os.ReadFile(path)
-	return err == nil && strings.Contains(string(b), "SU")
+	return err == nil && bytes.HasPrefix(bytes.TrimSpace(b), []byte("SU"))
 }
 
 // compactJSON puts an event on one line, for one event per line.
