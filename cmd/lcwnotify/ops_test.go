@@ -215,7 +215,7 @@ func TestOperatorCommandsThroughTheProcess(t *testing.T) {
 	rcv.FailNext(1, httpfake.Fault{Status: 400}) // the first delivery is refused for good
 	vars := map[string]string{
 		"LCW_DATA_DIR": dir, "LCW_WEBHOOK_URL": rcv.URL(), "LCW_WEBHOOK_SECRET": whsec,
-		"LCW_UI": "true", "LCW_UI_TOKEN": uiTokenValue, "LCW_HTTP_ADDR": freeAddr(t), "LCW_LOG_LEVEL": "error",
+		"LCW_UI": "true", "LCW_UI_TOKEN": uiTokenValue, "LCW_HTTP_ADDR": freeAddr(t), "LCW_LOG_LEVEL": "debug",
 		"LCW_SHUTDOWN_TIMEOUT": "5s",
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -228,6 +228,9 @@ func TestOperatorCommandsThroughTheProcess(t *testing.T) {
 		cancel()
 		if code := <-done; code != 0 {
 			t.Errorf("notify ended with exit %d\n%s", code, procErr.String())
+		}
+		if strings.Contains(procErr.String(), uiTokenValue) {
+			t.Error("the process's log holds LCW_UI_TOKEN")
 		}
 	})
 
@@ -250,8 +253,8 @@ func TestOperatorCommandsThroughTheProcess(t *testing.T) {
 
 	wrong := maps.Clone(vars)
 	wrong["LCW_UI_TOKEN"] = strings.Repeat("x", 40)
-	if code, _, errOut := cli(t, ctx, wrong, "dlq", "list"); code != 1 || !strings.Contains(errOut, "LCW_UI_TOKEN") {
-		t.Errorf("dlq list with a wrong token: exit %d\n%s", code, errOut)
+	if code, _, errOut := cli(t, ctx, wrong, "dlq", "list"); code != 1 || !strings.Contains(errOut, "LCW_UI_TOKEN") || strings.Contains(errOut, wrong["LCW_UI_TOKEN"]) {
+		t.Errorf("dlq list with a wrong token: exit %d, want 1 and a refusal that does not quote it\n%s", code, errOut)
 	}
 	if code, out, _ := cli(t, ctx, vars, "dlq", "list"); code != 0 || !strings.Contains(out, dl.ID) {
 		t.Errorf("dlq list: exit %d\n%s", code, out)

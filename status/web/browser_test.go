@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +101,29 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 	return get(t, ctx, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
 }
 
+// shows waits until the page's address holds query and its failures table shows want
+// and not notWant.
+func shows(t *testing.T, ctx context.Context, what, query, want, notWant string) {
+	t.Helper()
+	cond := fmt.Sprintf(`location.search.includes(%q) && !!document.querySelector("table.failures") &&
+		document.querySelector("table.failures tbody").innerText.includes(%q) &&
+		!document.querySelector("table.failures tbody").innerText.includes(%q)`, query, want, notWant)
+	// A poll runs in the page, and a navigation under way ends it: poll again until the
+	// page that answers the form is there.
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err = chromedp.Run(tctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(time.Second)))
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	rows, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table.failures")))
+	t.Fatalf("%s: at %s the page does not show %q without %q (%v):\n%s", what, loc, want, notWant, err, rows)
+}
+
 func shoot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	if *screenshots == "" {
@@ -114,8 +138,8 @@ func shoot(t *testing.T, ctx context.Context, name string) {
 // TestInBrowser drives the page in a real browser: without the token it is refused and
 // asks to log in; after the login it shows the failures the test delivered, with where
 // each went and a hostile user name as text; the filter narrows them; a failure
-// delivered meanwhile appears without a reload; the replay button re-delivers the dead
-// letter once.
+// delivered meanwhile appears without a reload; a replay without its CSRF token is
+// refused; the replay button re-delivers the dead letter once.
 func TestInBrowser(t *testing.T) {
 	ctx := browser(t)
 	s := newSite(t, token)
@@ -152,18 +176,11 @@ func TestInBrowser(t *testing.T) {
 	}
 	shoot(t, ctx, "status.png")
 
-	run(t, ctx, "filter by workflow", chromedp.SetValue(chromedp.ID("f-workflow"), "wf-2"),
-		chromedp.Submit(chromedp.ID("f-workflow")), chromedp.WaitVisible(chromedp.CSS(`a.btn.ghost[href="/"]`)))
-	loc = get(t, ctx, "where it went", chromedp.Location())
-	if rows := text(t, ctx, "table.failures tbody"); !strings.Contains(loc, "workflow=wf-2") || !strings.Contains(rows, "Megan Bowen") || strings.Contains(rows, "Alex Wilber") {
-		t.Errorf("filtered by wf-2 (%s), the table shows:\n%s", loc, rows)
-	}
+	run(t, ctx, "filter by workflow", chromedp.SetValue(chromedp.ID("f-workflow"), "wf-2"), chromedp.Submit(chromedp.ID("f-workflow")))
+	shows(t, ctx, "filtered by workflow wf-2", "workflow=wf-2", "Megan Bowen", "Alex Wilber")
 	run(t, ctx, "filter by user", chromedp.Navigate(s.srv.URL+"/"), chromedp.WaitVisible(chromedp.ID("f-user")),
-		chromedp.SendKeys(chromedp.ID("f-user"), "ALEX"), chromedp.Submit(chromedp.ID("f-user")),
-		chromedp.WaitVisible(chromedp.CSS(`a.btn.ghost[href="/"]`)))
-	if rows := text(t, ctx, "table.failures tbody"); !strings.Contains(rows, "Alex Wilber") || strings.Contains(rows, "Megan Bowen") {
-		t.Errorf("filtered by user ALEX, the table shows:\n%s", rows)
-	}
+		chromedp.SendKeys(chromedp.ID("f-user"), "ALEX"), chromedp.Submit(chromedp.ID("f-user")))
+	shows(t, ctx, "filtered by user ALEX", "user=ALEX", "Alex Wilber", "Megan Bowen")
 
 	run(t, ctx, "back to all", chromedp.Navigate(s.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("table.failures")),
 		chromedp.WaitVisible(chromedp.CSS("#live-dot.on")))
@@ -172,6 +189,21 @@ func TestInBrowser(t *testing.T) {
 		chromedp.WithPollingTimeout(20*time.Second)))
 
 	before := len(s.Slack.Messages())
+	// The replay form without its CSRF token, as a forged one would come: refused.
+	get(t, ctx, "submit the replay without its CSRF token", chromedp.Evaluate[bool](`(() => {
+		const f = document.querySelector('button[aria-label^="Replay dead letter"]').form;
+		f.querySelector('input[name=csrf]').remove();
+		f.submit();
+		return true;
+	})()`))
+	run(t, ctx, "the refusal", chromedp.WaitVisible(chromedp.CSS("body > pre")))
+	if got := text(t, ctx, "body > pre"); !strings.Contains(got, "forbidden") {
+		t.Errorf("a replay without its CSRF token got %q, want it forbidden", got)
+	}
+	if n := len(s.Slack.Messages()); n != before {
+		t.Fatalf("a replay without its CSRF token posted %d messages", n-before)
+	}
+	run(t, ctx, "back to the page", chromedp.Navigate(s.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("table.failures")))
 	run(t, ctx, "replay the dead letter", chromedp.Click(chromedp.CSS(`button[aria-label^="Replay dead letter"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".flash-ok")))
 	if f := text(t, ctx, ".flash-ok"); !strings.Contains(f, "sent") {
