@@ -26,6 +26,7 @@ type service struct {
 	http  *httpServer    // nil when not serving HTTP
 	mux   *http.ServeMux // its routes; nil when not serving HTTP
 	nats  *natsConn
+	ui    *statusUI // nil unless LCW_UI=true
 
 	nm       *notify.Metrics // created by the first notifier
 	sm       *slack.Metrics  // created with the Slack notifier
@@ -95,6 +96,12 @@ func startService(ctx context.Context, cfg *config, log *slog.Logger, o serviceO
 	if err := nc.ensureStream(ctx, s.streamOptions()); err != nil {
 		s.stop()
 		return nil, err
+	}
+	if cfg.UI && s.http != nil {
+		if err := s.startUI(); err != nil {
+			s.stop()
+			return nil, err
+		}
 	}
 	return s, nil
 }

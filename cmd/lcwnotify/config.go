@@ -1,12 +1,14 @@
 package main
 
 import (
+	"net"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/lcwnotify/lcwnotify/internal/outbound"
 	"github.com/lcwnotify/lcwnotify/watcher"
 	"github.com/lcwnotify/lcwnotify/watcher/digest"
 )
@@ -169,6 +171,14 @@ type Operations struct {
 	LogLevel        logLevel      `split_words:"true" default:"info" desc:"debug, info, warn or error"`
 	LogFormat       string        `split_words:"true" default:"json" oneof:"json,text" desc:"json or text (logs go to stderr)"`
 	ShutdownTimeout time.Duration `split_words:"true" default:"25s" min:"1s" max:"10m" desc:"on SIGINT/SIGTERM, how long deliveries in flight may take to finish"`
+	UI              bool          `split_words:"true" default:"false" desc:"true serves the status page (/) and its API (/api/) on LCW_HTTP_ADDR: failures with user names, where each was told, dead letters and their replay"`
+	UIToken         uiToken       `split_words:"true" desc:"token the status page and its API require (a bearer header, or the page's login), at least 32 characters, e.g. openssl rand -base64 32; required with LCW_UI=true unless LCW_HTTP_ADDR is a loopback address; the operator commands send it"`
+}
+
+// httpLoopback reports whether the operations server listens on loopback addresses only.
+func (o Operations) httpLoopback() bool {
+	host, _, err := net.SplitHostPort(o.httpAddr())
+	return err == nil && outbound.IsLoopback(host)
 }
 
 // httpAddr is where the operations server listens: LCW_HTTP_ADDR, or :9090. The demo

@@ -63,6 +63,8 @@ func TestSettingNames(t *testing.T) {
 		"LCW_SLACK_APP_TOKEN", "LCW_SLACK_SIGNING_SECRET", "LCW_ACTIONS_ALLOWED",
 		"LCW_PAGERDUTY_ROUTING_KEY", "LCW_PAGERDUTY_URL", "LCW_PAGERDUTY_ROUTES", "LCW_PAGERDUTY_SEVERITY",
 		"LCW_TEAMS_WEBHOOK_URL", "LCW_TEAMS_ROUTES",
+		// the second round's, in CONTRACT.md
+		"LCW_UI", "LCW_UI_TOKEN",
 	}
 	got := settingNames(t)
 	slices.Sort(got)
@@ -211,6 +213,10 @@ func TestEveryVariable(t *testing.T) {
 		{map[string]string{"LCW_DIGEST": "Weekly@Monday 9:00"}, func(c *config) any { return c.Digest }, digestSpec("weekly@mon 09:00")},
 		{map[string]string{"LCW_DIGEST_TZ": "Europe/Berlin"}, func(c *config) any { return c.DigestTZ }, timeZone("Europe/Berlin")},
 		{map[string]string{}, func(c *config) any { return c.DigestTZ }, timeZone("UTC")},
+		{map[string]string{"LCW_UI": "true", "LCW_HTTP_ADDR": "127.0.0.1:9090"}, func(c *config) any { return c.UI && !c.UIToken.IsSet() }, true},
+		{map[string]string{"LCW_UI": "true", "LCW_HTTP_ADDR": "localhost:9090"}, func(c *config) any { return c.UI }, true},
+		{map[string]string{"LCW_UI": "true", "LCW_UI_TOKEN": uiTokenValue}, func(c *config) any { return c.UIToken.Reveal() }, uiTokenValue},
+		{map[string]string{"LCW_UI_TOKEN": uiTokenValue}, func(c *config) any { return c.UIToken.Reveal() }, uiTokenValue}, // the operator commands send it
 		// An empty value counts as unset; surrounding spaces are ignored.
 		{map[string]string{"LCW_POLL_INTERVAL": ""}, func(c *config) any { return c.PollInterval }, time.Minute},
 		{map[string]string{"LCW_POLL_INTERVAL": "  "}, func(c *config) any { return c.PollInterval }, time.Minute},
@@ -233,6 +239,9 @@ func TestEveryVariable(t *testing.T) {
 
 // TestBadValues: each bad value is refused with exactly one line that names the
 // variable, and never quotes a secret.
+// uiTokenValue is a status page token long enough to be accepted.
+const uiTokenValue = "S3CR3T-ui-token-0123456789abcdefghij"
+
 func TestBadValues(t *testing.T) {
 	file := writeFile(t, "not-pem", "not a certificate")
 	const token = "xoxb-1-S3CR3T"
@@ -320,6 +329,12 @@ func TestBadValues(t *testing.T) {
 		{map[string]string{"LCW_DIGEST": "weekly@someday 09:00"}, "LCW_DIGEST"},
 		{map[string]string{"LCW_DIGEST_TZ": "Mars/Olympus_Mons"}, "LCW_DIGEST_TZ"},
 		{map[string]string{"LCW_DIGEST_TZ": "Local"}, "LCW_DIGEST_TZ"},
+		{map[string]string{"LCW_UI": "yes"}, "LCW_UI"},
+		{map[string]string{"LCW_UI": "true"}, "LCW_UI_TOKEN"},
+		{map[string]string{"LCW_UI": "true", "LCW_HTTP_ADDR": "0.0.0.0:9090"}, "LCW_UI_TOKEN"},
+		{map[string]string{"LCW_UI": "true", "LCW_HTTP_ADDR": "10.0.0.5:9090"}, "LCW_UI_TOKEN"},
+		{map[string]string{"LCW_UI": "true", "LCW_UI_TOKEN": "S3CR3T-too-short"}, "LCW_UI_TOKEN"},
+		{map[string]string{"LCW_UI_TOKEN": "S3CR3T with spaces in it that is long enough"}, "LCW_UI_TOKEN"},
 	}
 	for _, tt := range tests {
 		name := strings.Join(slices.Sorted(maps.Keys(tt.env)), "+")

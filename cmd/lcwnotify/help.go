@@ -58,10 +58,44 @@ func commands() []command {
 				"PagerDuty's test alert is triggered, which may page the service's on-call, and resolved at once.\n" +
 				"Needs neither Graph credentials nor NATS. Prints one line per destination (ok or FAIL, with what to\n" +
 				"do) and exits non-zero when any fails."},
+		{"status", "what the status page shows: the watcher, the last 7 days' failures and where each was told, destinations, dead letters",
+			"Prints who holds the polling lease and each workflow's last and next poll, Graph throttling or refusals (as\n" +
+				"the running process sees them), quarantined or disabled workflows, each destination's backlog and health,\n" +
+				"the failures of the last 7 days with their state (notified, re-run requested, resolved, dead-lettered) and\n" +
+				"where each was told (a Slack permalink), and the dead letters.\n\n" + operatorAccess + "\n\n" +
+				"Flags:\n  --workflow ID  --category C  --user TEXT  --status S  --state S   only the failures that match\n" +
+				"  --limit N      list at most N failures (default 200)\n  --json         the report as JSON, as GET /api/status gives it"},
+		{"dlq", "dead letters: `dlq list`, and `dlq replay ID…|--all` through the normal delivery stage",
+			"dlq list prints every dead letter: its id (the destination and the event's stream sequence), when, why,\n" +
+				"the error, the event it holds, and whether it was replayed. dlq replay ID… (or --all) delivers each once\n" +
+				"more to the destination that gave up on it, through its delivery stage: once per dead letter, however\n" +
+				"often it is asked; exit 1 when one fails again.\n\n" + operatorAccess + "\n\n" +
+				"Flags:\n  --all   replay every dead letter\n  --json  JSON, as the API gives it"},
+		{"events", "`events tail [--workflow ID] [--status S]`: print the stream's events as they come",
+			"Reads the stream from now on (an ordered consumer, forgotten when the command ends) and prints one line per\n" +
+				"event: result changes, workflow changes, action records, digests and dead letters. Ctrl-C ends it.\n" +
+				"With an external server it uses the NATS settings of run; with the embedded one, the listener of the\n" +
+				"running process (LCW_NATS_LISTEN) and the subscribers' key (LCW_NATS_LISTEN_NKEY, else subscriber.nk in\n" +
+				"LCW_DATA_DIR).\n\n" +
+				"Flags:\n  --workflow ID  only the events of this workflow\n  --status S     only results entering status S (failed, completed…)\n" +
+				"  --json         each event as stored (CloudEvents JSON), one per line"},
+		{"replay", "`replay --since D --to DESTINATION [--dry-run]`: announce a period's failures again to one destination",
+			"Sends every failure of the period (results entering LCW_NOTIFY_STATUSES) once more to DESTINATION (slack,\n" +
+				"webhook, console…), through its delivery stage — grouped and paced like any delivery, recorded apart from\n" +
+				"the first delivery — for instance after the destination was misconfigured. Each replay has a name\n" +
+				"(--name, else one is made up and printed): run again under the same name, an interrupted replay sends\n" +
+				"only what it had not sent.\n\n" + operatorAccess + "\n\n" +
+				"Flags:\n  --since D    the period: the last D (2h, 90m)\n  --to DEST    the destination\n" +
+				"  --dry-run    list what would be sent, send nothing\n  --name NAME  the replay's name\n  --json       the outcome as JSON"},
 		{"help", "this text; `help <command>` for one command", ""},
 		{"version", "version, commit and Go version", ""},
 	}
 }
+
+// operatorAccess says how the operator commands reach the deployment.
+const operatorAccess = "With an external NATS server (LCW_NATS_URL) it reads and replays there, with the NATS and destination\n" +
+	"settings of run. With the embedded server, whose store only the running process may open, it calls that\n" +
+	"process's API on LCW_HTTP_ADDR (started with LCW_UI=true), with LCW_UI_TOKEN."
 
 func findCommand(name string) (command, bool) {
 	for _, c := range commands() {
@@ -148,6 +182,14 @@ func writeHelp(w io.Writer, cmd *command) error {
 			usage += " [--since D] [--json]"
 		case "test-notification":
 			usage += " [destination]"
+		case "status":
+			usage += " [--json] [--workflow ID] [--category C] [--user TEXT] [--status S] [--state S] [--limit N]"
+		case "dlq":
+			usage += " list [--json]\n       lcwnotify dlq replay ID…|--all [--json]"
+		case "events":
+			usage += " tail [--workflow ID] [--status S] [--json]"
+		case "replay":
+			usage += " --since D --to DESTINATION [--dry-run] [--name NAME] [--json]"
 		}
 		fmt.Fprintf(&b, "Usage: lcwnotify %s\n\n%s.\n", usage, upperFirst(cmd.summary))
 		if cmd.detail != "" {

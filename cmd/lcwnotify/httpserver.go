@@ -84,7 +84,8 @@ func (r *readiness) status() (ready bool, results map[string]string) {
 }
 
 // httpHandler serves /healthz, /readyz and /metrics; parts that start later add their
-// routes to the mux it returns (the Slack actions' POST /slack/interactions).
+// routes to the mux it returns (the Slack actions' POST /slack/interactions, the status
+// page).
 func httpHandler(reg *prometheus.Registry, ready *readiness, log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

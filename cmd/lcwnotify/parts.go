@@ -59,6 +59,9 @@ func (s *service) addWatcher(ctx context.Context, g watcher.Graph) (*watcher.Wat
 	if err != nil {
 		return nil, err
 	}
+	if s.ui != nil {
+		s.ui.watching(w, newThrottleSampler(s.reg))
+	}
 	interval := s.cfg.PollInterval
 	s.add("watcher", w.Run, func() error { return watcherReady(w, interval, time.Now()) })
 	return w, nil
@@ -157,6 +160,7 @@ func (s *service) addNotifiers(ctx context.Context, dests []destination) error {
 		if err != nil {
 			return err
 		}
+		s.ui.delivering(d, dest.sink)
 		s.add("notify-"+dest.name, d.Run, func() error {
 			if !d.Ready() {
 				return errors.New("not consuming events")

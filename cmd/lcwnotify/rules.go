@@ -34,6 +34,7 @@ var rules = []func(v *validation){
 	webhookNeedsSecret,
 	destinationHTTPS,
 	pagerdutyNeedsKey,
+	uiNeedsToken,
 }
 
 // validation is what a rule sees.
@@ -297,4 +298,14 @@ func credsLack(b []byte) string {
 	}
 	kp.Wipe() // as nats.go does with the keys it reads
 	return ""
+}
+
+// uiNeedsToken: the status page shows user names and replays notifications, so beyond
+// loopback it needs its token.
+func uiNeedsToken(v *validation) {
+	if v.UI && !v.set("LCW_UI_TOKEN") && !v.httpLoopback() {
+		v.add("LCW_UI_TOKEN", "required with LCW_UI=true: LCW_HTTP_ADDR %s accepts connections from other hosts, and the "+
+			"status page shows user names (set a token of at least %d characters, e.g. openssl rand -base64 32, or bind "+
+			"LCW_HTTP_ADDR to 127.0.0.1)", v.httpAddr(), minUITokenLength)
+	}
 }

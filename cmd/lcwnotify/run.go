@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) < 2 {
-		return &usageError{msg: "no command given: use run, watch, notify, demo, check, digest, help or version"}
+		return &usageError{msg: "no command given: use run, watch, notify, demo, check, digest, test-notification, status, dlq, events, replay, help or version"}
 	}
 	name := args[1]
 	switch name {
@@ -76,6 +77,9 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	cmd, ok := findCommand(name)
 	if !ok {
 		return &usageError{msg: fmt.Sprintf("unknown command %q", name)}
+	}
+	if slices.Contains(operatorCommands, name) {
+		return operate(ctx, cmd, args[2:], getenv, stdout, stderr)
 	}
 	fs := flag.NewFlagSet("lcwnotify "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // run prints the error and the pointer to help

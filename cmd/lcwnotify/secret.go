@@ -143,3 +143,21 @@ func (s *slackSigningSecret) Decode(v string) error {
 	s.secret = newSecret(v)
 	return nil
 }
+
+// minUITokenLength keeps the status page's token out of guessing range.
+const minUITokenLength = 32
+
+// uiToken is the token of the status page and its API.
+type uiToken struct{ secret }
+
+// Decode implements envconfig.Decoder. Its errors never quote the token.
+func (t *uiToken) Decode(v string) error {
+	switch {
+	case strings.ContainsAny(v, " \t\r\n"):
+		return errors.New("holds white space: use a token such as the output of openssl rand -base64 32")
+	case len(v) < minUITokenLength:
+		return fmt.Errorf("is %d characters long: use at least %d, such as the output of openssl rand -base64 32", len(v), minUITokenLength)
+	}
+	t.secret = newSecret(v)
+	return nil
+}
