@@ -13,7 +13,7 @@ import (
 // demo, which plays it.
 func TestBinaryLinksNoTestSupport(t *testing.T) {
 	const module = "github.com/lcwnotify/lcwnotify/"
-	testSupport := []string{"internal/slacktest", "internal/webhooktest", "internal/httpfake", "internal/harness", "notify/notifytest", "events/eventstest", "watcher/graph/graphtest"}
+	testSupport := []string{"internal/slacktest", "internal/webhooktest", "internal/httpfake", "internal/harness", "internal/pagerdutytest", "internal/teamstest", "internal/status/statustest", "notify/notifytest", "events/eventstest", "watcher/graph/graphtest"}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)

@@ -16,10 +16,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lcwnotify/lcwnotify/internal/status"
+	"github.com/lcwnotify/lcwnotify/internal/status/web"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
-	"github.com/lcwnotify/lcwnotify/status"
-	"github.com/lcwnotify/lcwnotify/status/web"
 )
 
 // The operator commands: status, dlq, events and replay. They read what the status page

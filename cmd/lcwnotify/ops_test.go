@@ -14,10 +14,10 @@ import (
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/httpfake"
 	"github.com/lcwnotify/lcwnotify/internal/natsembed"
+	"github.com/lcwnotify/lcwnotify/internal/status"
+	"github.com/lcwnotify/lcwnotify/internal/status/statustest"
 	"github.com/lcwnotify/lcwnotify/internal/webhooktest"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/status"
-	"github.com/lcwnotify/lcwnotify/status/statustest"
 )
 
 // cli runs lcwnotify with args in this process, as main does.

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/status"
+	"github.com/lcwnotify/lcwnotify/internal/status"
 )
 
 // The operator commands' output: text for people, or with --json the same data as the

@@ -17,8 +17,8 @@ import (
 
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/internal/natsembed"
+	"github.com/lcwnotify/lcwnotify/internal/status"
 	"github.com/lcwnotify/lcwnotify/notify"
-	"github.com/lcwnotify/lcwnotify/status"
 )
 
 // tailEvents prints the stream's events as they are stored, from now until ctx ends

@@ -5,10 +5,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/internal/status"
+	"github.com/lcwnotify/lcwnotify/internal/status/web"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
-	"github.com/lcwnotify/lcwnotify/status"
-	"github.com/lcwnotify/lcwnotify/status/web"
 	"github.com/lcwnotify/lcwnotify/watcher"
 )
 

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/status"
+	"github.com/lcwnotify/lcwnotify/internal/status"
 )
 
 // The JSON API: what the page shows, for the operator commands. Replays answer with one

@@ -13,10 +13,10 @@ import (
 	"github.com/lcwnotify/lcwnotify/events"
 	"github.com/lcwnotify/lcwnotify/events/eventstest"
 	"github.com/lcwnotify/lcwnotify/internal/slacktest"
+	"github.com/lcwnotify/lcwnotify/internal/status"
 	"github.com/lcwnotify/lcwnotify/notify"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
 	"github.com/lcwnotify/lcwnotify/notify/slack"
-	"github.com/lcwnotify/lcwnotify/status"
 )
 
 // Names of the test deployment.

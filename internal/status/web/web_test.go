@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lcwnotify/lcwnotify/internal/status"
+	"github.com/lcwnotify/lcwnotify/internal/status/statustest"
+	"github.com/lcwnotify/lcwnotify/internal/status/web"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/status"
-	"github.com/lcwnotify/lcwnotify/status/statustest"
-	"github.com/lcwnotify/lcwnotify/status/web"
 )
 
 const token = "t0ken-for-the-status-page-tests-0123456789"

@@ -7,9 +7,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/status"
+	"github.com/lcwnotify/lcwnotify/internal/status/statustest"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/status"
-	"github.com/lcwnotify/lcwnotify/status/statustest"
 )
 
 // BenchmarkReport measures what a report of a week of 1,000 failures, all delivered to

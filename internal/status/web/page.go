@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/status"
+	"github.com/lcwnotify/lcwnotify/internal/status"
 )
 
 // reportTimeout bounds the gathering of one report.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/status"
+	"github.com/lcwnotify/lcwnotify/internal/status"
 )
 
 // funcs are the templates' helpers. None of them returns markup: html/template escapes

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/lcwnotify/lcwnotify/events"
+	"github.com/lcwnotify/lcwnotify/internal/status"
+	"github.com/lcwnotify/lcwnotify/internal/status/statustest"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/status"
-	"github.com/lcwnotify/lcwnotify/status/statustest"
 )
 
 func newEnv(t *testing.T) *env {

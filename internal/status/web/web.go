@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lcwnotify/lcwnotify/status"
+	"github.com/lcwnotify/lcwnotify/internal/status"
 )
 
 //go:embed templates static

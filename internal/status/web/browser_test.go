@@ -15,8 +15,8 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/lcwnotify/lcwnotify/internal/status/statustest"
 	"github.com/lcwnotify/lcwnotify/notify/notifytest"
-	"github.com/lcwnotify/lcwnotify/status/statustest"
 )
 
 // screenshots, when set, is where TestInBrowser writes its screenshots (the docs' are

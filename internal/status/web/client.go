@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/lcwnotify/lcwnotify/status"
+	"github.com/lcwnotify/lcwnotify/internal/status"
 )
 
 // Client calls the API of a running lcwnotify, for the operator commands when NATS is
