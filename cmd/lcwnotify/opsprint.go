@@ -72,7 +72,11 @@ func printStatus(w io.Writer, rep *status.Report, asJSON bool) error {
 		if p.Overdue {
 			overdue = "  OVERDUE"
 		}
-		fmt.Fprintf(tw, "  %s\tlast poll %s, next %s%s\n", label(p.Name, p.ID), since(now, p.LastPoll), next, overdue)
+		mode := ""
+		if p.Mode != "" {
+			mode = fmt.Sprintf(" (%s: %s)", p.Mode, p.Reason)
+		}
+		fmt.Fprintf(tw, "  %s\tlast poll %s, next %s%s%s\n", label(p.Name, p.ID), since(now, p.LastPoll), next, mode, overdue)
 	}
 	for _, a := range rep.Workflows {
 		fmt.Fprintf(tw, "Workflow\t%s %s since %s %s\n", strings.ToUpper(a.Change), label(a.Workflow.DisplayName, a.Workflow.ID), stamp(a.Since), a.Reason)

@@ -52,6 +52,9 @@ type WatcherSource interface {
 	Leader() bool
 	LastSuccess() time.Time
 	GraphAccess() error
+	// Schedule is the poll schedule of each workflow (adaptive polling): when it is
+	// polled next, and why.
+	Schedule() []watcher.WorkflowSchedule
 }
 
 // HealthSource is a destination of the Reader's own process; *notify.Dispatcher
@@ -166,7 +169,8 @@ func orEmpty[T any](s []T) []T {
 func (r *Reader) watching(ctx context.Context, now time.Time, names map[string]string, rep *Report) Watching {
 	interval := r.o.PollInterval
 	w := Watching{PollInterval: Duration(interval), Workflows: []WorkflowPoll{},
-		NextPollFrom: "the start of the workflow's last successful poll plus LCW_POLL_INTERVAL"}
+		NextPollFrom: "the start of the workflow's last successful poll plus LCW_POLL_INTERVAL, at the latest " +
+			"(sooner while it is active: the process that polls has its schedule)"}
 	st, err := watcher.ReadState(ctx, r.o.JS, r.o.Stream)
 	if err != nil {
 		rep.problem("the watcher's state", err)
@@ -178,10 +182,19 @@ func (r *Reader) watching(ctx context.Context, now time.Time, names map[string]s
 	r.mu.Lock()
 	lw, throttle := r.watcher, r.throttle
 	r.mu.Unlock()
+	planned := map[string]watcher.WorkflowSchedule{}
 	if lw != nil {
 		l := &LocalWatcher{Leader: lw.Leader(), LastSuccess: lw.LastSuccess()}
-		if l.Leader && !l.LastSuccess.IsZero() {
-			l.NextPoll = l.LastSuccess.Add(interval)
+		if l.Leader {
+			for _, s := range lw.Schedule() {
+				planned[s.WorkflowID] = s
+				if !s.NextPoll.IsZero() && (l.NextPoll.IsZero() || s.NextPoll.Before(l.NextPoll)) {
+					l.NextPoll = s.NextPoll
+				}
+			}
+			if len(planned) > 0 {
+				w.NextPollFrom = "this process's poll schedule"
+			}
 		}
 		if err := lw.GraphAccess(); err != nil {
 			l.GraphRefusal = err.Error()
@@ -194,9 +207,19 @@ func (r *Reader) watching(ctx context.Context, now time.Time, names map[string]s
 	}
 	for _, wf := range st.Workflows {
 		p := WorkflowPoll{ID: wf.ID, Name: names[wf.ID], LastPoll: wf.LastPoll}
-		if w.Live && !wf.LastPoll.IsZero() {
+		if s, ok := planned[wf.ID]; ok {
+			p.Mode, p.Reason, p.NextPoll, p.NextScheduledRun = string(s.Mode), s.Reason, s.NextPoll, s.NextScheduledRun
+			if p.Name == "" {
+				p.Name = s.DisplayName
+			}
+			if s.LastPoll.After(p.LastPoll) {
+				p.LastPoll = s.LastPoll // an active poll, which moves no watermark
+			}
+		} else if w.Live && !wf.LastPoll.IsZero() {
 			p.NextPoll = wf.LastPoll.Add(interval)
-			p.Overdue = now.Sub(wf.LastPoll) > 3*interval
+		}
+		if w.Live && !p.LastPoll.IsZero() {
+			p.Overdue = now.Sub(p.LastPoll) > 3*interval
 		}
 		w.Workflows = append(w.Workflows, p)
 	}

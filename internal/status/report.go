@@ -63,9 +63,16 @@ type WorkflowPoll struct {
 	ID   string `json:"id"`
 	Name string `json:"name,omitempty"`
 	// LastPoll is when its last successful poll started, NextPoll when the next one is
-	// due (LastPoll and the poll interval; zero when no watcher polls).
+	// due: from the poll schedule when this process polls, else LastPoll and the poll
+	// interval (the latest it can be); zero when no watcher polls.
 	LastPoll time.Time `json:"lastPoll,omitzero"`
 	NextPoll time.Time `json:"nextPoll,omitzero"`
+	// Mode is how often it is polled ("active" or "idle") and Reason why, from the
+	// schedule of the process that polls; empty from any other process.
+	Mode   string `json:"mode,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// NextScheduledRun is Graph's nextScheduleRunDateTime as the poller last listed it.
+	NextScheduledRun *time.Time `json:"nextScheduledRun,omitempty"`
 	// Overdue reports a last poll older than three poll intervals while a watcher polls.
 	Overdue bool `json:"overdue,omitempty"`
 }
