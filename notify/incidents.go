@@ -145,10 +145,11 @@ func (s *Stage) original(ctx context.Context, seq uint64, id string) *Notificati
 }
 
 // settleIncidents records what delivered items did to their incidents: b was their
-// batch, and first the destination's id of its first message.
-func (st *Stage) settleIncidents(ctx context.Context, q *keyQueue, items []*item, b Batch, firstID string) {
+// batch, firstID the destination's id of its first message, and grouped whether that
+// message carried other events too.
+func (st *Stage) settleIncidents(ctx context.Context, q *keyQueue, items []*item, b Batch, firstID string, grouped bool) {
 	forEach(items, func(it *item) {
-		inc := st.nextIncident(it, q, b, firstID, len(items) > 1)
+		inc := st.nextIncident(it, q, b, firstID, grouped)
 		if inc == nil {
 			return
 		}

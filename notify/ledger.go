@@ -49,6 +49,10 @@ type record struct {
 	// Within and Reply are the batch's (see Batch).
 	Within string `json:"within,omitempty"`
 	Reply  bool   `json:"reply,omitempty"`
+	// Events counts the events the batch carries, when more than one: an event settled
+	// from a read-back after a crash then records its incident as grouped, so that a
+	// follow-up does not re-render the others' message as its own.
+	Events int `json:"events,omitempty"`
 }
 
 // errLost reports that another writer changed a ledger entry first.

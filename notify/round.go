@@ -187,7 +187,7 @@ func (s *Stage) readBack(ctx context.Context, q *keyQueue, items []*item, recs m
 				continue
 			}
 			q.log.Info("found at the destination; not sending again", "event", it.id, "batch", rec.Batch, "id", f.Receipt.ID)
-			s.settleIncidents(ctx, q, []*item{it}, Batch{Reply: rec.Reply || rec.Within != ""}, f.Receipt.ID)
+			s.settleIncidents(ctx, q, []*item{it}, Batch{Reply: rec.Reply || rec.Within != ""}, f.Receipt.ID, rec.Events > 1)
 			it.done <- nil
 		}
 	}

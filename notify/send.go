@@ -146,6 +146,9 @@ func (s *sending) sendBatch(ctx context.Context, items []*item, b Batch, first b
 	}
 	pending := &record{State: statePending, Batch: newBatchID(), Key: s.q.ref(), Owner: st.ledger.owner, At: time.Now().UTC(),
 		Within: b.Within, Reply: b.Reply}
+	if len(items) > 1 {
+		pending.Events = len(items)
+	}
 	if len(b.Messages) > 1 {
 		pending.Parts = len(b.Messages)
 	}
@@ -214,7 +217,7 @@ func (s *sending) sendParts(ctx context.Context, items []*item, rec *record, b B
 	posted := &record{State: statePosted, Batch: rec.Batch, Key: s.q.ref(), Owner: st.ledger.owner, At: time.Now().UTC(), ID: rec.ID}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	st.settleIncidents(sctx, s.q, items, b, rec.ID)
+	st.settleIncidents(sctx, s.q, items, b, rec.ID, len(items) > 1)
 	forEach(items, func(it *item) {
 		if _, err := st.ledger.put(sctx, it.id, posted, it.rev); err != nil {
 			// A redelivery reads the destination back and finds the batch.
