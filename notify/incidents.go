@@ -78,19 +78,106 @@ func incidentKey(topic string) string { return hashKey("inc.", topic) }
 
 // incident returns the incident of topic, nil when there is none.
 func (l *ledger) incident(ctx context.Context, topic string) (*Incident, error) {
+	inc, _, err := l.incidentRev(ctx, topic)
+	return inc, err
+}
+
+// incidentRev returns the incident of topic and its entry's revision: nil and 0 when
+// there is no entry, nil and the revision when the entry is not an incident of topic.
+func (l *ledger) incidentRev(ctx context.Context, topic string) (*Incident, uint64, error) {
 	e, err := l.kv.Get(ctx, incidentKey(topic))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read incident: %w", err)
+		return nil, 0, fmt.Errorf("read incident: %w", err)
 	}
 	var inc Incident
 	if err := json.Unmarshal(e.Value(), &inc); err != nil || inc.Topic != topic {
-		return nil, nil // not ours to interpret: as if there were none
+		return nil, e.Revision(), nil // not ours to interpret: as if there were none
 	}
-	return &inc, nil
+	return &inc, e.Revision(), nil
 }
+
+// openingMaxAge bounds how long a follow-up waits for an opening whose delivery began
+// and was never settled (its event gone from the stream, say). A delivery that is
+// retried marks the topic again at every attempt, so this only has to outlast a wait
+// in a paced queue.
+const openingMaxAge = 6 * time.Hour
+
+// markOpening records, on topic's entry, that n is being delivered to open it, unless
+// the topic's incident is open already (n is then a follow-up of it). It reports
+// whether it marked; a ledger that cannot be written leaves the topic unmarked (a
+// closing follow-up that comes meanwhile is then not told, as without the mark).
+func (l *ledger) markOpening(ctx context.Context, topic string, id string, n *Notification) bool {
+	for range 3 {
+		inc, rev, err := l.incidentRev(ctx, topic)
+		if err != nil {
+			return false
+		}
+		if inc != nil && inc.State == IncidentOpen {
+			return false
+		}
+		next := &Incident{Topic: topic}
+		if inc != nil {
+			next = inc
+		}
+		next.Opening = &Opening{EventID: id, Seq: n.Seq, Time: n.Time(), At: time.Now().UTC()}
+		b, err := json.Marshal(next)
+		if err != nil {
+			return false
+		}
+		if rev == 0 {
+			_, err = l.kv.Create(ctx, incidentKey(topic), b)
+		} else {
+			_, err = l.kv.Update(ctx, incidentKey(topic), b, rev)
+		}
+		if err == nil {
+			return true
+		}
+		// Another writer came first: look again.
+	}
+	return false
+}
+
+// unmarkOpening takes id's mark off topic's entry, once its delivery is settled one way
+// or another; a settled delivery that opened the incident has replaced the entry
+// already. An entry that held only the mark goes.
+func (l *ledger) unmarkOpening(ctx context.Context, topic string, id string) {
+	for range 3 {
+		inc, rev, err := l.incidentRev(ctx, topic)
+		if err != nil || inc == nil || inc.Opening == nil || inc.Opening.EventID != id {
+			return
+		}
+		if inc.State == "" {
+			err = l.kv.Delete(ctx, incidentKey(topic), jetstream.LastRevision(rev))
+		} else {
+			inc.Opening = nil
+			var b []byte
+			if b, err = json.Marshal(inc); err == nil {
+				_, err = l.kv.Update(ctx, incidentKey(topic), b, rev)
+			}
+		}
+		if err == nil {
+			return
+		}
+	}
+}
+
+// opensFirst reports whether the opening o came before the notification n: by their
+// stream sequences where both are known, else by their events' times.
+func opensFirst(o *Opening, n *Notification) bool {
+	if o.Seq != 0 && n.Seq != 0 {
+		return o.Seq < n.Seq
+	}
+	return o.Time.Before(n.Time())
+}
+
+// errAwaitingOpening defers a closing follow-up while what it closes is delivered.
+var errAwaitingOpening = errors.New("the notification it follows up is still being delivered")
+
+// awaitOpeningRetry is how soon a deferred follow-up comes back.
+const awaitOpeningRetry = 10 * time.Second
 
 func (l *ledger) putIncident(ctx context.Context, inc *Incident) error {
 	b, err := json.Marshal(inc)
@@ -112,7 +199,19 @@ func (s *Stage) follow(ctx context.Context, it *item) (send bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if it.topic.role == roleCloses && inc != nil && inc.State != IncidentOpen {
+		if o := inc.Opening; o != nil && o.EventID != it.id && time.Since(o.At) < openingMaxAge && opensFirst(o, it.n) {
+			// The failure it resolves is on its way (queued behind the destination's
+			// pace, or retried): told once that one is, not dropped.
+			return false, Defer(errAwaitingOpening, "awaiting_opening", awaitOpeningRetry)
+		}
+	}
 	if inc != nil && inc.State != IncidentOpen {
+		inc = nil
+	}
+	if it.topic.role == roleCloses && inc != nil && inc.Seq != 0 && it.n.Seq != 0 && it.n.Seq < inc.Seq {
+		// A success older than the failure the incident opened on (both delivered out of
+		// order): it says nothing about that failure.
 		inc = nil
 	}
 	if it.topic.role == roleCloses && inc == nil && it.n.Event != nil {

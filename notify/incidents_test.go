@@ -202,3 +202,57 @@ func TestCrashAfterGroupedMessageKeepsItGrouped(t *testing.T) {
 	}
 }
 
+// TestSuccessWaitsForTheFailureItResolves: a user's success comes while the failure it
+// resolves waits for the destination's pace. It is deferred, not dropped, and told as
+// the failure's resolution once the failure is delivered. A success older than the
+// failure (delivered out of order) resolves nothing.
+func TestSuccessWaitsForTheFailureItResolves(t *testing.T) {
+	sink := &groupSink{interval: 3 * time.Second, follows: map[string]*notify.Incident{}}
+	e := newStageEnv(t, sink)
+	st, _ := e.stage()
+	if err := st.Deliver(context.Background(), e.result("u-0", events.StatusFailed, 1)); err != nil {
+		t.Fatal(err) // the key's first message: the next one waits a second
+	}
+	failure := e.result("u-1", events.StatusFailed, 2)
+	stale := e.result("u-1", events.StatusCompleted, 1)
+	success := e.result("u-1", events.StatusCompleted, 3)
+	delivered := make(chan error, 1)
+	go func() { delivered <- st.Deliver(context.Background(), failure) }()
+
+	// While the failure is queued (three seconds): the success is deferred, not dropped,
+	// and the older success not told.
+	var err error
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		err = st.Deliver(context.Background(), success)
+		if notify.Classify(err).Deferred {
+			break
+		}
+		if err == nil {
+			t.Fatal("the success was told before the failure it resolves")
+		}
+	}
+	if c := notify.Classify(err); !c.Deferred || c.Reason != "awaiting_opening" {
+		t.Fatalf("the success while its failure is queued: %v, want it deferred, not dropped", err)
+	}
+	if err := st.Deliver(context.Background(), stale); !errors.Is(err, notify.ErrNotTaken) {
+		t.Errorf("a success older than the failure: %v, want it not told", err)
+	}
+	if err := <-delivered; err != nil {
+		t.Fatalf("the failure: %v", err)
+	}
+	if err := e.deliver(st, success); err != nil {
+		t.Fatalf("the success once the failure is told: %v", err)
+	}
+	sink.mu.Lock()
+	inc := sink.follows[success.ID()]
+	sink.mu.Unlock()
+	if inc == nil || inc.EventID != failure.ID() {
+		t.Fatalf("the success follows %+v, want the failure %s", inc, failure.ID())
+	}
+	if err := st.Deliver(context.Background(), stale); !errors.Is(err, notify.ErrNotTaken) {
+		t.Errorf("a success older than the failure, after it: %v, want it not told", err)
+	}
+	if got := sink.messagesWith(stale.ID()); got != 0 {
+		t.Errorf("the older success was sent %d times", got)
+	}
+}

@@ -59,7 +59,10 @@ func (s *Stage) following(ctx context.Context, items []*item) []*item {
 		send, err := s.follow(ctx, it)
 		switch {
 		case err != nil:
-			it.done <- Retryable(err, 0)
+			if _, classified := errors.AsType[*Error](err); !classified {
+				err = Retryable(err, 0)
+			}
+			it.done <- err
 		case !send:
 			it.done <- ErrNotTaken
 		}

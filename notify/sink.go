@@ -205,6 +205,21 @@ type Incident struct {
 	User *events.User `json:"user,omitempty"`
 	// Action is the latest step of an action taken on the incident, if any.
 	Action *IncidentAction `json:"action,omitempty"`
+	// Opening, when set, is a notification that opens the topic anew and is being
+	// delivered: a follow-up that would close the topic waits for it rather than being
+	// dropped for want of an open incident. An entry may hold only this.
+	Opening *Opening `json:"opening,omitempty"`
+}
+
+// Opening is a notification on its way to opening an incident.
+type Opening struct {
+	EventID string `json:"eventId"`
+	// Seq and Time are the event's stream sequence (0 when unknown) and time, to tell
+	// which of it and a follow-up came first.
+	Seq  uint64    `json:"seq,omitempty"`
+	Time time.Time `json:"time"`
+	// At is when a delivery of it last began.
+	At time.Time `json:"at"`
 }
 
 // IncidentAction is the latest step of an action taken on an incident.

@@ -221,11 +221,18 @@ func (s *Stage) Deliver(ctx context.Context, n *Notification) error {
 	if len(keys) == 0 {
 		return ErrNotTaken
 	}
+	// A notification that opens an incident marks its topic while it is delivered, so
+	// that a success following it waits for it instead of finding nothing to resolve.
+	topic := topicOf(n)
+	var marked bool
+	if topic.role == roleOpens && topic.name != "" {
+		marked = s.ledger.markOpening(ctx, topic.name, id, n)
+	}
 	items := make([]*item, 0, len(keys))
 	queues := make([]*keyQueue, 0, len(keys))
 	for _, key := range keys {
 		// A notification for several keys is a delivery to each, recorded apart.
-		it := &item{n: n, id: id, done: make(chan error, 1), topic: topicOf(n)}
+		it := &item{n: n, id: id, done: make(chan error, 1), topic: topic}
 		if len(keys) > 1 {
 			it.id = id + "~" + hashKey("", key)[:12]
 		}
@@ -241,7 +248,13 @@ func (s *Stage) Deliver(ctx context.Context, n *Notification) error {
 			errs = append(errs, err)
 		}
 	}
-	return worst(errs)
+	err := worst(errs)
+	if marked && (err == nil || errors.Is(err, ErrNotTaken) || Classify(err).Permanent) {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		s.ledger.unmarkOpening(uctx, topic.name, id)
+		cancel()
+	}
+	return err
 }
 
 // keysOf returns the keys n goes to; none when the sink takes no such notification.
