@@ -82,7 +82,11 @@ func (r *LedgerReader) delivery(ctx context.Context, id string) (*Delivery, erro
 // sink told no failure of that user and workflow.
 func (r *LedgerReader) Incident(ctx context.Context, workflowID, subjectID string) (*Incident, error) {
 	l := &ledger{kv: r.kv}
-	return l.incident(ctx, userTopic(workflowID, subjectID))
+	inc, err := l.incident(ctx, userTopic(workflowID, subjectID))
+	if inc != nil && inc.State == "" {
+		return nil, err // only a failure on its way (Incident.Opening): nothing told yet
+	}
+	return inc, err
 }
 
 // replayDeliveryID names the delivery of a replay in the ledger, apart from the event's

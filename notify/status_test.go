@@ -57,4 +57,10 @@ func TestLedgerReader(t *testing.T) {
 	if inc, err := r.Incident(ctx, "wf", "nobody"); inc != nil || err != nil {
 		t.Errorf("incident of nobody = %+v, %v", inc, err)
 	}
+	if !st.ledger.markOpening(ctx, userTopic("wf", "pending"), "lcw1-pending", n) {
+		t.Fatal("a failure on its way did not mark its topic")
+	}
+	if inc, err := r.Incident(ctx, "wf", "pending"); inc != nil || err != nil {
+		t.Errorf("incident of a user whose failure is still on its way = %+v, %v; want none (nothing told yet)", inc, err)
+	}
 }
