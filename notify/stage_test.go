@@ -27,10 +27,11 @@ type memSink struct {
 	// hook, when set, runs before a message is taken; an error refuses it.
 	hook func(m memMessage) error
 
-	mu     sync.Mutex
-	msgs   []memMessage
-	active int
-	most   int
+	mu      sync.Mutex
+	msgs    []memMessage
+	active  int
+	most    int
+	follows map[string]Incident // the incident each notification followed, by event id
 }
 
 // errTaken, from a memSink's hook, has the message taken and its answer lost.
@@ -54,6 +55,17 @@ func (s *memSink) messages() []memMessage {
 func (s *memSink) mostAtOnce() int                   { s.mu.Lock(); defer s.mu.Unlock(); return s.most }
 func (s *memSink) withHook(h func(memMessage) error) { s.mu.Lock(); s.hook = h; s.mu.Unlock() }
 
+// followed returns the incident the notification id followed when it was laid out; nil
+// when it followed none.
+func (s *memSink) followed(id string) *Incident {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if inc, ok := s.follows[id]; ok {
+		return &inc
+	}
+	return nil
+}
+
 func (s *memSink) Render(_ string, ns []*Notification, _ bool) []Batch {
 	per := s.perMessage
 	if per <= 0 {
@@ -67,6 +79,14 @@ func (s *memSink) Render(_ string, ns []*Notification, _ bool) []Batch {
 		for i := start; i < end; i++ {
 			b.Items = append(b.Items, i)
 			ids = append(ids, ns[i].Event.ID)
+			if f := ns[i].Follows; f != nil {
+				s.mu.Lock()
+				if s.follows == nil {
+					s.follows = map[string]Incident{}
+				}
+				s.follows[ns[i].Event.ID] = *f
+				s.mu.Unlock()
+			}
 		}
 		if len(ids) == 1 && s.parts > 1 {
 			for range s.parts {
@@ -124,11 +144,14 @@ type memFinder struct{ *memSink }
 
 func (f memFinder) Find(_ context.Context, _ string, _ time.Time, batches []Sought) (map[string]Found, error) {
 	found := map[string]Found{}
-	for _, m := range f.messages() {
+	for i, m := range f.messages() {
 		if !slices.ContainsFunc(batches, func(b Sought) bool { return b.Batch == m.Part.Batch }) {
 			continue
 		}
 		fd := found[m.Part.Batch]
+		if fd.Receipt.ID == "" {
+			fd.Receipt.ID = fmt.Sprint(i + 1) // as Send answered it
+		}
 		fd.Parts, fd.Count = max(fd.Parts, m.Part.Index), m.Part.Count
 		found[m.Part.Batch] = fd
 	}
