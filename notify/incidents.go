@@ -110,6 +110,17 @@ const openingMaxAge = 6 * time.Hour
 // whether it marked; a ledger that cannot be written leaves the topic unmarked (a
 // closing follow-up that comes meanwhile is then not told, as without the mark).
 func (l *ledger) markOpening(ctx context.Context, topic string, id string, n *Notification) bool {
+	mark := &Opening{EventID: id, Seq: n.Seq, Time: n.Time(), At: time.Now().UTC()}
+	// Most failures are a topic's first: one write, no read.
+	b, err := json.Marshal(&Incident{Topic: topic, Opening: mark})
+	if err != nil {
+		return false
+	}
+	if _, err := l.kv.Create(ctx, incidentKey(topic), b); err == nil {
+		return true
+	} else if !errors.Is(err, jetstream.ErrKeyExists) {
+		return false
+	}
 	for range 3 {
 		inc, rev, err := l.incidentRev(ctx, topic)
 		if err != nil {
@@ -122,7 +133,7 @@ func (l *ledger) markOpening(ctx context.Context, topic string, id string, n *No
 		if inc != nil {
 			next = inc
 		}
-		next.Opening = &Opening{EventID: id, Seq: n.Seq, Time: n.Time(), At: time.Now().UTC()}
+		next.Opening = mark
 		b, err := json.Marshal(next)
 		if err != nil {
 			return false
@@ -256,7 +267,10 @@ func (st *Stage) settleIncidents(ctx context.Context, q *keyQueue, items []*item
 			// A follow-up then finds the incident as it was: a resolution may not update
 			// the message it resolves.
 			q.log.Warn("delivered, but the ledger could not record the incident", "event", it.id, "topic", inc.Topic, "error", err)
+			return
 		}
+		// The entry written replaced any mark of an opening (Incident.Opening).
+		it.recorded.Store(true)
 	})
 }
 

@@ -132,3 +132,19 @@ func TestSuccessWaitsForTheFailureItResolves(t *testing.T) {
 		t.Errorf("the older success was sent %d times", got)
 	}
 }
+
+// TestRefusedFailureHoldsNoSuccessBack: a failure the destination refuses for good
+// (dead-lettered) opens nothing, and the user's success that comes after is not held
+// back waiting for it.
+func TestRefusedFailureHoldsNoSuccessBack(t *testing.T) {
+	sink := &memSink{}
+	st, _ := newStageEnv(t).stage(memFinder{sink})
+	sink.withHook(func(memMessage) error { return Permanent(errors.New("refused for the test"), "refused") })
+	if err := st.Deliver(context.Background(), resultNote(t, "u-1", events.StatusFailed, 1)); !Classify(err).Permanent {
+		t.Fatalf("the refused failure: %v, want a permanent error", err)
+	}
+	sink.withHook(nil)
+	if err := st.Deliver(context.Background(), resultNote(t, "u-1", events.StatusCompleted, 2)); !errors.Is(err, ErrNotTaken) {
+		t.Errorf("the success after a refused failure: %v, want it not told (nothing open), not deferred", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -197,6 +198,8 @@ type item struct {
 	resume *record
 	// topic is what the notification opens, closes or acts on (see incidents.go).
 	topic topic
+	// recorded is set when the delivery wrote the topic's incident.
+	recorded atomic.Bool
 }
 
 // Deliver sends n to its destination key (or keys, for a sink that is a Fanout), alone
@@ -249,7 +252,8 @@ func (s *Stage) Deliver(ctx context.Context, n *Notification) error {
 		}
 	}
 	err := worst(errs)
-	if marked && (err == nil || errors.Is(err, ErrNotTaken) || Classify(err).Permanent) {
+	if marked && !slices.ContainsFunc(items, func(it *item) bool { return it.recorded.Load() }) &&
+		(err == nil || errors.Is(err, ErrNotTaken) || Classify(err).Permanent) {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 		s.ledger.unmarkOpening(uctx, topic.name, id)
 		cancel()
